@@ -1,0 +1,174 @@
+/**
+ * One party's end of a channel: its outgoing and incoming rings over a {@link ChannelRegion}, its
+ * own interrupt (a {@link Doorbell} the peer rings) and the way to signal the peer.
+ *
+ * It owns the VMBus signalling discipline, for worker code (blocking, `Atomics.wait`) and for
+ * async code (`Atomics.waitAsync`) alike:
+ * - writes are committed in batches; the peer is signalled only when the ring rule says it may be
+ *   asleep (§3.1), and when a read batch freed the space a blocked peer asked for (§3.2);
+ * - waiting for packets follows mask, drain, unmask, re-check (§3.3): the sequence is read, the
+ *   mask cleared, the ring re-checked, and only then does the thread sleep on that sequence;
+ * - waiting for space publishes pending_send_sz, re-checks, and sleeps the same way;
+ * - before sleeping it polls for a bounded time (`spinMicros`), with the mask still set, so a busy
+ *   peer never has to signal (node-performance-facts.md: a wake-up costs tens of microseconds).
+ */
+import { IncomingRing, type IncomingRingOptions } from '../ring/incoming-ring.ts';
+import type { IncomingPacket } from '../ring/incoming-packet.ts';
+import { OutgoingRing } from '../ring/outgoing-ring.ts';
+import type { Doorbell } from '../ring/doorbell.ts';
+import type { ChannelRegion, ChannelSide } from './channel-region.ts';
+
+/** Options of a {@link ChannelEndpoint}. */
+export interface ChannelEndpointOptions extends IncomingRingOptions {
+  /** This party's interrupt: the peer rings it. */
+  readonly interrupt: Doorbell;
+  /** Raises the peer's interrupt (rings its doorbell, or issues HvSignalEvent). */
+  readonly signalPeer: () => void;
+  /** How long to poll before sleeping, in microseconds (default 50; 0 sleeps at once). */
+  readonly spinMicros?: number;
+}
+
+/** What a wait is for: packets to read, or `space` free bytes to write (0 = not waiting for space). */
+export interface WaitFor {
+  readonly packets?: boolean;
+  readonly space?: number;
+}
+
+/** Counters of one endpoint, for benchmarks and metrics. */
+export interface EndpointCounters {
+  /** Interrupts this party raised at the peer. */
+  signalsSent: number;
+  /** Times this party went to sleep. */
+  sleeps: number;
+}
+
+const DEFAULT_SPIN_MICROS = 50;
+
+/** One party's end of a channel. */
+export class ChannelEndpoint {
+  readonly outgoing: OutgoingRing;
+  readonly incoming: IncomingRing;
+  readonly interrupt: Doorbell;
+  readonly counters: EndpointCounters = { signalsSent: 0, sleeps: 0 };
+  private readonly signalPeer: () => void;
+  private readonly spinMs: number;
+
+  /**
+   * Opens `side`'s end of `region`: the guest writes the send ring and reads the receive ring,
+   * the host the other way round. The guest should call `region.initialize()` first.
+   * @throws {RingCorruptError} when a ring's own index is already invalid
+   */
+  constructor(region: ChannelRegion, side: ChannelSide, options: ChannelEndpointOptions) {
+    const [outRing, inRing] = side === 'guest' ? (['send', 'receive'] as const) : (['receive', 'send'] as const);
+    this.outgoing = new OutgoingRing(region.ringMemory(outRing));
+    this.incoming = new IncomingRing(region.ringMemory(inRing), options);
+    this.interrupt = options.interrupt;
+    this.signalPeer = options.signalPeer;
+    this.spinMs = (options.spinMicros ?? DEFAULT_SPIN_MICROS) / 1000;
+  }
+
+  /** Publishes written packets; signals the peer if it may be asleep. Returns whether it did. */
+  flush(): boolean {
+    return this.commit(this.outgoing.commitWrite());
+  }
+
+  /** Publishes consumed packets; signals the peer if it waits for the space. Returns whether it did. */
+  release(): boolean {
+    return this.commit(this.incoming.commitRead());
+  }
+
+  /**
+   * Reads up to `limit` packets as one batch with the interrupt masked, passing each to `handle`
+   * (valid only during the call), then releases them. Returns how many were read.
+   * @throws {RingCorruptError} when the peer broke the ring protocol
+   */
+  drain(handle: (packet: IncomingPacket) => void, limit = 64): number {
+    this.incoming.mask();
+    let count = 0;
+    for (; count < limit; count++) {
+      const packet = this.incoming.read();
+      if (!packet) break;
+      handle(packet);
+    }
+    if (count > 0) this.release();
+    return count;
+  }
+
+  /**
+   * Blocks the thread until `what` holds (packets readable, or `space` bytes writable) or the
+   * timeout passes. Publishes pending reads and writes first, so the peer can make progress.
+   * Returns whether the condition holds.
+   */
+  wait(what: WaitFor, timeoutMs = Infinity): boolean {
+    this.flush();
+    this.release();
+    if (this.spin(what)) return true;
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const seen = this.interrupt.sequence();
+      if (this.arm(what)) return true;
+      this.counters.sleeps++;
+      const outcome = this.interrupt.wait(seen, Math.max(0, deadline - performance.now()));
+      if (this.ready(what)) return true;
+      if (outcome === 'timed-out' || performance.now() >= deadline) return false;
+    }
+  }
+
+  /** {@link wait} for async code: sleeps on the event loop instead of blocking the thread. */
+  async waitAsync(what: WaitFor, timeoutMs = Infinity): Promise<boolean> {
+    this.flush();
+    this.release();
+    if (this.spin(what)) return true;
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const seen = this.interrupt.sequence();
+      if (this.arm(what)) return true;
+      this.counters.sleeps++;
+      const outcome = await this.interrupt.waitAsync(seen, Math.max(0, deadline - performance.now()));
+      if (this.ready(what)) return true;
+      if (outcome === 'timed-out' || performance.now() >= deadline) return false;
+    }
+  }
+
+  private commit(shouldSignal: boolean): boolean {
+    if (shouldSignal) {
+      this.counters.signalsSent++;
+      this.signalPeer();
+    }
+    return shouldSignal;
+  }
+
+  /** Polls with the mask still set (the peer need not signal) for at most `spinMicros`. */
+  private spin(what: WaitFor): boolean {
+    if (this.spinMs <= 0) return false;
+    const until = performance.now() + this.spinMs;
+    do {
+      if (this.ready(what)) return true;
+    } while (performance.now() < until);
+    return false;
+  }
+
+  /** The condition, re-masking the incoming ring: called while awake. */
+  private ready(what: WaitFor): boolean {
+    if (what.packets) {
+      this.incoming.mask();
+      if (this.incoming.hasData()) return true;
+    }
+    return (what.space ?? 0) > 0 && this.outgoing.requestSpace(what.space!);
+  }
+
+  /**
+   * The last re-check before sleeping: unmask (so the writer will signal), publish
+   * pending_send_sz (so the reader will signal), then look again.
+   */
+  private arm(what: WaitFor): boolean {
+    if (what.packets) {
+      this.incoming.unmask();
+      if (this.incoming.hasData()) {
+        this.incoming.mask();
+        return true;
+      }
+    }
+    return (what.space ?? 0) > 0 && this.outgoing.requestSpace(what.space!);
+  }
+}

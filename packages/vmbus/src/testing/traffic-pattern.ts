@@ -27,10 +27,20 @@ export function xorshift32(seed: number): () => number {
   };
 }
 
-/** FNV-1a over `bytes[from, to)`. */
+/**
+ * An FNV-1a-style checksum of `bytes[from, to)`, taken a 32-bit word at a time where the bytes are
+ * word-aligned (4x fewer steps than byte-wise FNV-1a) and a byte at a time for the rest.
+ */
 export function fnv1a(bytes: Uint8Array, from: number, to: number): number {
   let hash = 0x811c9dc5;
-  for (let i = from; i < to; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
+  let i = from;
+  const start = bytes.byteOffset + from;
+  if ((start & 3) === 0 && to - from >= 16) {
+    const words = new Int32Array(bytes.buffer, start, (to - from) >> 2);
+    for (let w = 0; w < words.length; w++) hash = Math.imul(hash ^ words[w]!, 0x01000193);
+    i = from + words.length * 4;
+  }
+  for (; i < to; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
   return hash >>> 0;
 }
 

@@ -1,0 +1,107 @@
+/**
+ * The hypervisor's record of one virtual processor: its hypercall page, suspend state, entry point,
+ * SynIC, and the worker thread that runs it (TLFS 2.0 §10; ARCHITECTURE.md "physical model").
+ *
+ * Exits: the VP bumps CALL_SEQ in its page; the hypervisor watches it with `Atomics.waitAsync`
+ * (one pending wait per VP, re-armed after each exit, never a polling loop) and handles the exit
+ * synchronously on the host's main thread. A VP is runnable when neither ExplicitSuspend nor
+ * InterceptSuspend is set; a suspended VP's exit is held (it stays blocked in `Atomics.wait`), which
+ * is Viridian's "instruction boundary": JavaScript cannot be stopped between exits.
+ *
+ * The worker's life is a discriminated union. Any exit or error of a worker the hypervisor did not
+ * stop itself is a crash of the partition, reported through `VpHost.vpCrashed`.
+ */
+import type { Worker } from 'node:worker_threads';
+import { VpPageLayout } from '../abi/vp-page.ts';
+import type { Partition } from './partition.ts';
+import { SynicState } from './synic.ts';
+
+/** Where the VP's worker is in its life. */
+export type VpRun =
+  /** Created (reset state, ExplicitSuspend = 1), no worker yet. */
+  | { readonly kind: 'not-started' }
+  /** The worker is running the entry module. */
+  | { readonly kind: 'running'; readonly worker: Worker; error: Error | undefined }
+  /** The hypervisor stopped it (DeleteVp, Finalize, crash of the partition, shutdown). */
+  | { readonly kind: 'stopped' };
+
+/** An I/O access waiting for the parent to complete it (the VP is intercept-suspended). */
+export interface PendingIo {
+  readonly port: number;
+  readonly size: number;
+  readonly write: boolean;
+}
+
+/** What the hypervisor core provides to its VPs. */
+export interface VpHost {
+  /** Handles the VP's current exit; returns false when it is held (intercept pending). */
+  handleExit(vp: Vp): boolean;
+}
+
+export class Vp {
+  readonly page = new SharedArrayBuffer(VpPageLayout.SIZE);
+  readonly words = new Int32Array(this.page, 0, 1024);
+  readonly synic = new SynicState(this.page);
+  explicitSuspend = true;
+  interceptSuspend = false;
+  pendingIo: PendingIo | undefined;
+  rax = 0;
+  entry: string | undefined;
+  args = 'null';
+  run: VpRun = { kind: 'not-started' };
+  private handledSeq = 0;
+  private watching = false;
+
+  constructor(
+    readonly partition: Partition,
+    readonly index: number,
+    private readonly host: VpHost,
+  ) {}
+
+  get runnable(): boolean {
+    return !this.explicitSuspend && !this.interceptSuspend && this.run.kind !== 'stopped';
+  }
+
+  /** Starts watching the exit doorbell (idempotent). */
+  watch(): void {
+    if (this.watching || this.run.kind === 'stopped') return;
+    this.watching = true;
+    const result = Atomics.waitAsync(this.words, VpPageLayout.CALL_SEQ >> 2, this.handledSeq);
+    if (result.async) void result.value.then(() => this.onDoorbell());
+    else setImmediate(() => this.onDoorbell());
+  }
+
+  /** Completes the current exit: publishes DONE_SEQ and wakes the VP. */
+  complete(): void {
+    Atomics.store(this.words, VpPageLayout.DONE_SEQ >> 2, this.handledSeq);
+    Atomics.notify(this.words, VpPageLayout.DONE_SEQ >> 2);
+  }
+
+  /** Processes a held exit once the VP becomes runnable again (resume, intercept completion). */
+  kick(): void {
+    if (!this.runnable || this.watching) return;
+    this.watch();
+  }
+
+  /** Marks the VP stopped; its pending wait resolves into a no-op. */
+  stop(): void {
+    this.run = { kind: 'stopped' };
+    this.synic.clearQueues();
+  }
+
+  /** Handles an exit synchronously if one is outstanding (in-process harness and doorbell). */
+  pollExit(): void {
+    const seq = Atomics.load(this.words, VpPageLayout.CALL_SEQ >> 2);
+    if (seq === this.handledSeq || !this.runnable) return;
+    this.handledSeq = seq;
+    if (this.host.handleExit(this)) this.complete();
+  }
+
+  private onDoorbell(): void {
+    this.watching = false;
+    if (this.run.kind === 'stopped') return;
+    if (!this.runnable) return; // held: kick() re-arms on resume
+    this.pollExit();
+    if (this.runnable) this.watch();
+  }
+}

@@ -184,7 +184,7 @@ export class OutgoingRing {
     if (total <= ASSEMBLE_LIMIT) {
       // Small packet: header, payload, zero padding and trailer join the descriptor, then one copy.
       if (header) scratch.set(header.subarray(PacketDescriptor.SIZE, headerLength), PacketDescriptor.SIZE);
-      copyBytes(payload, scratch, headerLength);
+      scratch.set(payload, headerLength);
       for (let i = headerLength + payload.length; i < length; i++) scratch[i] = 0;
       words[length >>> 2] = 0; // trailer: the start offset in bits 63..32
       words[(length >>> 2) + 1] = start;
@@ -285,13 +285,6 @@ export class OutgoingRing {
     this.memory.write(to, source, sourceOffset, first);
     if (first < length) this.memory.write(0, source, sourceOffset + first, length - first);
   }
-}
-
-/** Copies a small payload with a loop, a large one with `set` (a call costs more than a few bytes). */
-function copyBytes(source: Uint8Array, target: Uint8Array, at: number): void {
-  const length = source.length;
-  if (length > 64) target.set(source, at);
-  else for (let i = 0; i < length; i++) target[at + i] = source[i]!;
 }
 
 function wrap(offset: number, dataSize: number): number {

@@ -48,6 +48,12 @@ export interface RingTrafficResult {
   readonly packets: number;
   readonly payloadBytes: number;
   readonly elapsedMs: number;
+  /**
+   * The steady state, after the first tenth of the packets (JIT warm-up, thread start): how many
+   * packets the reading side handled in it and how long that took.
+   */
+  readonly steadyPackets: number;
+  readonly steadyMs: number;
   readonly signalsSent: number;
   readonly sleeps: number;
   /** The first verification failures (empty when all packets checked out). */
@@ -97,6 +103,8 @@ export async function runRingTraffic(config: RingTrafficConfig): Promise<RingTra
     packets: config.packets,
     payloadBytes: party.payloadBytes,
     elapsedMs: performance.now() - started,
+    steadyPackets: party.steadyStart === undefined ? 0 : config.packets - party.steadyFrom,
+    steadyMs: party.steadyStart === undefined ? 0 : (party.steadyEnd ?? performance.now()) - party.steadyStart,
     signalsSent: endpoint.counters.signalsSent,
     sleeps: endpoint.counters.sleeps,
     errors: party.errors,
@@ -111,6 +119,10 @@ class Party {
   private readonly inPattern: TrafficPattern;
   private readonly buffer: Uint8Array;
   private received = 0;
+  /** The reading side's steady-state window: from packet `steadyFrom` to the last. */
+  readonly steadyFrom: number;
+  steadyStart: number | undefined;
+  steadyEnd: number | undefined;
   private readonly onPacket = (packet: IncomingPacket): void => this.check(packet);
 
   constructor(
@@ -120,6 +132,7 @@ class Party {
     this.outPattern = new TrafficPattern(config.sizes);
     this.inPattern = new TrafficPattern(config.sizes);
     this.buffer = new Uint8Array(this.outPattern.maxPayload);
+    this.steadyFrom = Math.floor(config.packets / 10);
   }
 
   /** Writes every packet; with `readEchoes`, also drains and verifies the peer's echoes. */
@@ -226,6 +239,8 @@ class Party {
 
   private check(packet: IncomingPacket): void {
     const sequence = this.received++;
+    if (sequence === this.steadyFrom) this.steadyStart = performance.now();
+    if (sequence === this.config.packets - 1) this.steadyEnd = performance.now();
     const size = this.inPattern.nextSize();
     this.payloadBytes += size;
     if (!this.config.verify) return;

@@ -112,7 +112,7 @@ export class IncomingRing {
     const free = bytesFree(write, end, this.dataSize);
     const freed = bytesToRead(end, start, this.dataSize);
     if (free - freed > pending) return false; // there was enough space before this batch
-    return free >= pending; // exactly enough counts as not enough, as for the writer
+    return free > pending; // exactly enough counts as not enough, as for the writer
   }
 
   /** Forgets every packet read since the last commit: they will be read again. */

@@ -161,8 +161,10 @@ export class OutgoingRing {
    * 8) whose first 16 are overwritten with the descriptor; without it the header is the bare
    * descriptor.
    * @throws {PacketTooLargeError}
+   * @throws {RingCorruptError} when the peer's read_index is invalid (the ring is then stopped)
    */
   writePacket(type: number, flags: number, transactionId: TransactionId, headerLength: number, payload: Uint8Array, header?: Uint8Array): WriteResult {
+    if (this.failure) throw this.failure;
     const length = align8(headerLength + payload.length);
     const total = length + PACKET_TRAILER_SIZE;
     if (length > 0xffff * 8 || total >= this.dataSize) throw new PacketTooLargeError(total, this.dataSize);

@@ -68,3 +68,32 @@ export class InvalidArgumentError extends VmbusError {
     super('VIRIDIAN_INVALID_ARGUMENT', detail);
   }
 }
+
+/** A channel-message codec read or wrote outside its message: a codec bug, never a peer's doing. */
+export class MessageBoundsError extends VmbusError {
+  constructor(
+    readonly offset: number,
+    readonly length: number,
+    readonly size: number,
+  ) {
+    super('VIRIDIAN_MESSAGE_BOUNDS', `field [${offset}, ${offset + length}) is outside a ${size}-byte message`);
+  }
+}
+
+/**
+ * Local code (a device, a driver, an adapter) asked a VMBus server or client state machine for
+ * something its current state does not allow, e.g. completing an open that is not pending. Guest
+ * and host mistakes never raise it: they become protocol replies and `protocolError` effects.
+ */
+export class ChannelStateError extends VmbusError {
+  constructor(detail: string) {
+    super('VIRIDIAN_CHANNEL_STATE', detail);
+  }
+}
+
+/** The server has no free channel id (1..2047) for another offer. */
+export class ChannelIdsExhaustedError extends VmbusError {
+  constructor(readonly limit: number) {
+    super('VIRIDIAN_CHANNEL_IDS_EXHAUSTED', `all ${limit} channel ids are in use`);
+  }
+}

@@ -50,3 +50,90 @@ export type { ChannelEndpointOptions, WaitFor, EndpointCounters } from './channe
 // Errors
 export { VmbusError, RingCorruptError, PacketTooLargeError, RingGeometryError, InvalidArgumentError } from './errors.ts';
 export type { RingCorruptionReason } from './errors.ts';
+
+// Control-plane protocol: GUIDs, versions, channel messages and their table, GPADL page lists
+export { parseGuid, isGuid, formatGuidBraced, encodeGuid, decodeGuid, guidToBytes, GUID_SIZE, NIL_GUID } from './protocol/guid.ts';
+export type { Guid } from './protocol/guid.ts';
+export {
+  version,
+  versionMajor,
+  versionMinor,
+  formatVersion,
+  VmbusVersions,
+  NEGOTIABLE_VERSIONS,
+  NEWEST_VERSION,
+  MESSAGE_CONNECTION_ID_SWITCH_VERSION,
+  VmbusConnectionId,
+  VMBUS_MESSAGE_SINT,
+  VMBUS_MESSAGE_TYPE,
+  SINT_COUNT,
+  VmbusFeature,
+  initiateContactConnectionId,
+  messageConnectionIdFor,
+} from './protocol/vmbus-version.ts';
+export type { VmbusVersion } from './protocol/vmbus-version.ts';
+export {
+  MAX_CHANNEL_MESSAGE_SIZE,
+  ChannelMessageType,
+  ChannelMessageHeader,
+  HeaderOnlyLayout,
+  OfferChannelLayout,
+  OfferChannelFlags,
+  RelidOnlyLayout,
+  OpenChannelLayout,
+  OpenChannelResultLayout,
+  GpadlHeaderLayout,
+  GpadlBodyLayout,
+  GpadlCreatedLayout,
+  GpadlTeardownLayout,
+  GpadlTorndownLayout,
+  InitiateContactLayout,
+  VersionResponseLayout,
+  ConnectionState,
+  TlConnectRequestLayout,
+  ModifyChannelLayout,
+  ModifyChannelResponseLayout,
+  ChannelStatus,
+  GPADL_HEADER_MAX_PFNS,
+  GPADL_BODY_MAX_PFNS,
+} from './protocol/channel-message-layout.ts';
+export type { ChannelMessageTypeName, ChannelMessageTypeValue } from './protocol/channel-message-layout.ts';
+export { MAX_CHANNEL_ID, isChannelId, channelId, isGpadlId, gpadlId } from './protocol/channel-messages.ts';
+export type {
+  ChannelId,
+  GpadlId,
+  ChannelMessage,
+  ChannelMessageOf,
+  GuestToHostMessage,
+  HostToGuestMessage,
+  OfferChannelMessage,
+  RescindChannelOfferMessage,
+  RequestOffersMessage,
+  AllOffersDeliveredMessage,
+  OpenChannelMessage,
+  OpenChannelResultMessage,
+  CloseChannelMessage,
+  GpadlHeaderMessage,
+  GpadlBodyMessage,
+  GpadlCreatedMessage,
+  GpadlTeardownMessage,
+  GpadlTorndownMessage,
+  RelidReleasedMessage,
+  ContactTarget,
+  InitiateContactMessage,
+  VersionResponseMessage,
+  UnloadMessage,
+  UnloadResponseMessage,
+  TlConnectRequestMessage,
+  ModifyChannelMessage,
+  ModifyChannelResponseMessage,
+  OpaqueMessageType,
+  OpaqueChannelMessage,
+} from './protocol/channel-messages.ts';
+export { CHANNEL_MESSAGE_TABLE, channelMessageSpec } from './protocol/channel-message-table.ts';
+export type { ChannelMessageSpec, MessageDirection, DecodeFailure, DecodeFailureReason } from './protocol/channel-message-table.ts';
+export { decodeChannelMessage, encodeChannelMessage, checkMessageAllowed, channelMessageName } from './protocol/channel-message-codec.ts';
+export type { DecodeResult } from './protocol/channel-message-codec.ts';
+export { splitGpadl, GpadlAssembler, gpadlPageCount, gpadlRangeBufferLength, MAX_GPADL_PFNS, GPADL_HANDLE_BASE } from './protocol/gpadl.ts';
+export type { GpadlRange, GpadlLimits, GpadlAssemblyStep, GpadlAssemblyErrorReason } from './protocol/gpadl.ts';
+export { MessageBoundsError, ChannelStateError, ChannelIdsExhaustedError } from './errors.ts';

@@ -137,3 +137,17 @@ export type { DecodeResult } from './protocol/channel-message-codec.ts';
 export { splitGpadl, GpadlAssembler, gpadlPageCount, gpadlRangeBufferLength, MAX_GPADL_PFNS, GPADL_HANDLE_BASE } from './protocol/gpadl.ts';
 export type { GpadlRange, GpadlLimits, GpadlAssemblyStep, GpadlAssemblyErrorReason } from './protocol/gpadl.ts';
 export { MessageBoundsError, ChannelStateError, ChannelIdsExhaustedError } from './errors.ts';
+
+// Control-plane server (root side), sans-IO
+export { VmbusServer } from './channel/server-state.ts';
+export type { VmbusServerOptions, OfferParams } from './channel/server-state.ts';
+export type { ServerEvent, ServerNotifier, ServerMetrics, ServerProtocolErrorReason } from './channel/server-events.ts';
+export type {
+  ConnectionInfo,
+  OpenRequest,
+  ServerConnectionState,
+  ServerChannelState,
+  ServerGpadlState,
+  UnloadNext,
+} from './channel/server-channel-state.ts';
+export type { GpadlTableLimits } from './channel/server-gpadls.ts';

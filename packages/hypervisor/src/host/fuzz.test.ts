@@ -57,7 +57,7 @@ describe('hypercall fuzz from a hostile child', () => {
         expect(KNOWN.has(status), `status 0x${status.toString(16)}`).toBe(true);
         expect(m.core.metrics.internalErrors).toBe(0);
         // Drain the root's SIM so the hostile child cannot fill its queues forever.
-        for (let sint = 0; sint < 16; sint++) while (m.rootVp.ctx.synic.takeMessage(sint)) {}
+        for (let sint = 0; sint < 16; sint++) while (m.rootVp.ctx.synic.takeMessage(sint)) continue;
       }),
       { numRuns: 3000, seed: 42 },
     );

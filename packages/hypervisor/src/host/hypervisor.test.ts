@@ -32,7 +32,6 @@ function boot(children: TestChildSpec[]): { hv: Hypervisor; port: MessagePort; n
   const waiters: { match: (m: Forwarded) => boolean; resolve: (m: Forwarded) => void }[] = [];
   port1.on('message', (m: Forwarded) => {
     received.push(m);
-    if (process.env.HV_DEBUG) console.log('fwd', JSON.stringify(m));
     for (const w of [...waiters]) if (w.match(m)) {
       waiters.splice(waiters.indexOf(w), 1);
       w.resolve(m);

@@ -140,6 +140,7 @@ type Action =
   | { op: 'revertRead' }
   | { op: 'mask'; value: number }
   | { op: 'pending'; value: number }
+  | { op: 'pendingNearFree'; delta: number }
   | { op: 'feature'; on: boolean }
   | { op: 'requestSpace'; total: number };
 
@@ -153,6 +154,7 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ op: 'revertRead' as const }) },
   { weight: 2, arbitrary: fc.oneof(fc.constant(0), fc.constant(0), fc.constant(1), fc.nat({ max: 0xffffffff })).map((value) => ({ op: 'mask' as const, value })) },
   { weight: 1, arbitrary: fc.oneof(fc.constant(0), fc.nat({ max: 20_000 })).map((value) => ({ op: 'pending' as const, value })) },
+  { weight: 1, arbitrary: fc.constantFrom(-1024, -16, -8, -1, 0, 3, 8, 16).map((delta) => ({ op: 'pendingNearFree' as const, delta })) },
   { weight: 1, arbitrary: fc.boolean().map((on) => ({ op: 'feature' as const, on })) },
   { weight: 1, arbitrary: fc.integer({ min: 3, max: 2000 }).map((n) => ({ op: 'requestSpace' as const, total: n * 8 })) },
 );
@@ -317,6 +319,13 @@ function runScenario(dataPages: number, start: Origin, actions: readonly Action[
         memory.storeControl(RingControl.pendingSendSize, step.value);
         pending = step.value;
         break;
+      case 'pendingNearFree': {
+        // pending_send_sz right at the current free space, so the strict boundaries are hit.
+        const value = Math.max(0, bytesFree(wCommitted, rCommitted, dsize) + step.delta);
+        memory.storeControl(RingControl.pendingSendSize, value);
+        pending = value;
+        break;
+      }
       case 'feature':
         memory.storeControl(RingControl.featureBits, step.on ? RingFeature.pendingSendSize : 0);
         feature = step.on;
@@ -429,6 +438,47 @@ describe('ring edge cases', () => {
     expect(writer.writeInband(new Uint8Array(16), 5n).ok).toBe(true);
     expect(writer.commitWrite()).toBe(true);
     expect(reader.read()?.transactionId).toBe(5n);
+  });
+
+  it('reader signal boundaries: free before == p signals on crossing, free after == p does not', () => {
+    const memory = flatRingMemory(8192);
+    const writer = new OutgoingRing(memory);
+    const reader = new IncomingRing(memory);
+    // Three 1024-byte footprints: 3072 used, 1024 free.
+    for (let i = 0; i < 3; i++) expect(writer.writeInband(new Uint8Array(1000), i).ok).toBe(true);
+    writer.commitWrite();
+    memory.storeControl(RingControl.pendingSendSize, 1024); // free before == p: not enough yet
+    reader.read();
+    expect(reader.commitRead()).toBe(true); // 2048 > 1024, 1024 <= 1024
+    memory.storeControl(RingControl.pendingSendSize, 3072 + 7); // low bits ignored: p = 3072
+    reader.read();
+    expect(reader.commitRead()).toBe(false); // 3072 free == p: exactly enough is not enough
+    reader.read();
+    expect(reader.commitRead()).toBe(true); // 4096 > 3072, 3072 <= 3072
+    // Without the feature bit the reader never signals.
+    for (let i = 0; i < 3; i++) writer.writeInband(new Uint8Array(1000), i);
+    writer.commitWrite();
+    memory.storeControl(RingControl.pendingSendSize, 1024);
+    memory.storeControl(RingControl.featureBits, 0);
+    reader.read();
+    expect(reader.commitRead()).toBe(false);
+  });
+
+  it('writer signal: only when the reader had drained up to the batch start and is unmasked', () => {
+    const memory = flatRingMemory(8192);
+    const writer = new OutgoingRing(memory);
+    const reader = new IncomingRing(memory);
+    writer.writeInband(Uint8Array.of(1));
+    memory.storeControl(RingControl.interruptMask, 0x8000_0000); // any non-zero value masks
+    expect(writer.commitWrite()).toBe(false);
+    memory.storeControl(RingControl.interruptMask, 0);
+    writer.writeInband(Uint8Array.of(2));
+    expect(writer.commitWrite()).toBe(false); // the reader has not read the first packet
+    reader.read();
+    reader.read();
+    reader.commitRead();
+    writer.writeInband(Uint8Array.of(3));
+    expect(writer.commitWrite()).toBe(true);
   });
 
   it('a writer opened on a non-empty ring does not overwrite unread packets', () => {

@@ -151,3 +151,17 @@ export type {
   UnloadNext,
 } from './channel/server-channel-state.ts';
 export type { GpadlTableLimits } from './channel/server-gpadls.ts';
+
+// Control-plane client (guest side), sans-IO
+export { VmbusClient } from './channel/client-state.ts';
+export type { VmbusClientOptions, OpenChannelParams } from './channel/client-state.ts';
+export type {
+  ClientEvent,
+  ClientNotifier,
+  ClientProtocolErrorReason,
+  ClientConnectionState,
+  ClientChannel,
+  ClientChannelState,
+  ClientGpadl,
+  ClientGpadlState,
+} from './channel/client-events.ts';

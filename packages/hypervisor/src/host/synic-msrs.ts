@@ -59,8 +59,11 @@ export function writeMsr(vp: Vp, msr: number, lo: number, hi: number): number {
     if (hi !== 0 || (lo & ~SINT_WRITABLE) !== 0) return HvStatus.INVALID_PARAMETER;
     const vector = lo & SintRegister.VECTOR_MASK;
     if ((lo & SintRegister.MASKED) === 0 && vector < 16 && vector !== 0) return HvStatus.INVALID_PARAMETER;
-    synic.sints[msr - HvSynicMsr.Sint0] = lo >>> 0;
+    const sint = msr - HvSynicMsr.Sint0;
+    const wasMasked = synic.masked(sint);
+    synic.sints[sint] = lo >>> 0;
     synic.deliverAll(memory);
+    if (wasMasked) synic.resignal(sint, memory);
     return HvStatus.SUCCESS;
   }
   switch (msr) {

@@ -106,6 +106,28 @@ export class SynicState {
     return true;
   }
 
+  /**
+   * Re-raises SINT `sint` if it is unmasked and has something waiting (a full SIM slot or a set
+   * event flag). Called when a SINT is unmasked: a delivery made while it was masked raised no
+   * interrupt, and without this the VP would never learn of it.
+   */
+  resignal(sint: number, memory: GuestMemory | undefined): void {
+    if (!memory || !this.enabled || this.masked(sint)) return;
+    let waiting = false;
+    if (this.simpGpfn >= 0) {
+      const slot = this.simpGpfn * PAGE_SIZE + sint * HvMessageLayout.SIZE;
+      waiting = slot + HvMessageLayout.SIZE <= memory.buffer.byteLength && Atomics.load(new Int32Array(memory.buffer, slot, 1), 0) !== 0;
+    }
+    if (!waiting && this.siefpGpfn >= 0) {
+      const base = this.siefpGpfn * PAGE_SIZE + sint * SiefLayout.BYTES_PER_SINT;
+      if (base + SiefLayout.BYTES_PER_SINT <= memory.buffer.byteLength) {
+        const words = new Int32Array(memory.buffer, base, SiefLayout.BYTES_PER_SINT / 4);
+        for (let i = 0; i < words.length && !waiting; i++) waiting = Atomics.load(words, i) !== 0;
+      }
+    }
+    if (waiting) this.raise(sint);
+  }
+
   /** Drops every queued message (VP deleted): frees their port buffers. */
   clearQueues(): void {
     for (const queue of this.queues) {

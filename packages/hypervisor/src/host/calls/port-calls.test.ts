@@ -82,6 +82,20 @@ describe('ports, connections, PostMessage, SignalEvent (TLFS 2.0 §14)', () => {
     expect(c.postMessage(1, 1, new Uint8Array(1))).toBe(HvStatus.INVALID_SYNIC_STATE);
   });
 
+  it('unmasking a SINT re-raises an interrupt for a message or event delivered while it was masked', () => {
+    const { root, child } = wired();
+    const c = child.vp.ctx.hypercalls;
+    expect(root.ctx.synic.configureSint(2, { masked: true })).toBe(HvStatus.SUCCESS);
+    root.ctx.interrupts.takePending();
+    const before = root.ctx.interrupts.sequence;
+    expect(c.postMessage(1, 1, new Uint8Array([5]))).toBe(HvStatus.SUCCESS);
+    expect(root.ctx.interrupts.sequence).toBe(before); // masked: no interrupt
+    expect(root.ctx.synic.configureSint(2)).toBe(HvStatus.SUCCESS);
+    expect(root.ctx.interrupts.sequence).toBe(before + 1);
+    expect(root.ctx.interrupts.takePending()).toBe(1 << 2);
+    expect(root.ctx.synic.takeMessage(2)!.payload[0]).toBe(5);
+  });
+
   it('deleting a port leaves connections stale (INVALID_PORT_ID); disconnect removes them', () => {
     const { m, child, hc } = wired();
     const c = child.vp.ctx.hypercalls;

@@ -79,7 +79,9 @@ export class ChannelEndpoint {
 
   /**
    * Reads up to `limit` packets as one batch with the interrupt masked, passing each to `handle`
-   * (valid only during the call), then releases them. Returns how many were read.
+   * (valid only during the call), then releases them. Returns how many were read. The mask stays
+   * set (the peer does not signal while this party is awake): call `wait`/`waitAsync` before
+   * sleeping, which unmasks and re-checks.
    * @throws {RingCorruptError} when the peer broke the ring protocol
    */
   drain(handle: (packet: IncomingPacket) => void, limit = 64): number {

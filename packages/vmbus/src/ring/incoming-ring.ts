@@ -12,7 +12,7 @@
  * (packet-parser.ts); no allocation is sized from an unchecked length; a violation throws
  * {@link RingCorruptError} and stops the ring for good.
  */
-import { RingCorruptError } from '../errors.ts';
+import { InvalidArgumentError, RingCorruptError } from '../errors.ts';
 import { PacketDescriptor } from '../protocol/packet-layout.ts';
 import { PACKET_TRAILER_SIZE, RingControl, RingFeature } from '../protocol/ring-layout.ts';
 import { type IncomingPacket, PacketSlot } from './incoming-packet.ts';
@@ -52,8 +52,12 @@ export class IncomingRing {
 
   /**
    * @throws {RingCorruptError} when the ring's own read_index is already invalid
+   * @throws {InvalidArgumentError} when `maxPacketSize` is not an integer of at least 16
    */
   constructor(memory: RingMemory, options: IncomingRingOptions = {}) {
+    if (options.maxPacketSize !== undefined && !(Number.isSafeInteger(options.maxPacketSize) && options.maxPacketSize >= PacketDescriptor.SIZE)) {
+      throw new InvalidArgumentError(`maxPacketSize ${options.maxPacketSize} is not an integer of at least ${PacketDescriptor.SIZE}`);
+    }
     this.memory = memory;
     this.dataSize = memory.dataSize;
     this.maxPacketSize = Math.min(options.maxPacketSize ?? Infinity, memory.dataSize - PACKET_TRAILER_SIZE - 8);
@@ -106,7 +110,7 @@ export class IncomingRing {
     this.committed = end;
     if ((memory.loadControl(RingControl.featureBits) & RingFeature.pendingSendSize) === 0) return false;
     // Ignore the low 3 bits: sizes are multiples of 8 and some writers publish "size - 1".
-    const pending = memory.loadControl(RingControl.pendingSendSize) & ~7;
+    const pending = (memory.loadControl(RingControl.pendingSendSize) & ~7) >>> 0;
     if (pending === 0) return false;
     const write = this.loadWriteIndex();
     const free = bytesFree(write, end, this.dataSize);

@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { RingCorruptError, type RingCorruptionReason } from '../errors.ts';
+import { InvalidArgumentError, RingCorruptError, type RingCorruptionReason } from '../errors.ts';
 import { RingControl } from '../protocol/ring-layout.ts';
 import { IncomingRing, type IncomingRingOptions } from './incoming-ring.ts';
 import type { IncomingPacket } from './incoming-packet.ts';
@@ -386,7 +386,7 @@ describe('fuzz: arbitrary ring contents', () => {
         fc.uint8Array({ minLength: 64, maxLength: 512 }),
         index,
         index,
-        fc.option(fc.integer({ min: 0, max: 8192 }), { nil: undefined }),
+        fc.option(fc.integer({ min: 16, max: 8192 }), { nil: undefined }),
         (pattern, read, write, maxPacketSize) => {
           const memory = flatRingMemory(4096 + DATA_SIZE);
           for (let at = 0; at < DATA_SIZE; at += pattern.length) memory.write(at, pattern, 0, Math.min(pattern.length, DATA_SIZE - at));
@@ -443,5 +443,27 @@ describe('fuzz: arbitrary ring contents', () => {
       ),
       { numRuns: 1500 },
     );
+  });
+});
+
+describe('local misuse is an argument error, not corruption', () => {
+  it('rejects a maxPacketSize that is not an integer of at least 16', () => {
+    for (const bad of [Number.NaN, 0, 15, 16.5, -1]) {
+      expect(() => new IncomingRing(flatRingMemory(4096 + DATA_SIZE), { maxPacketSize: bad })).toThrow(InvalidArgumentError);
+    }
+  });
+
+  it('rejects packet fields that do not fit the wire', () => {
+    const ring = new OutgoingRing(flatRingMemory(4096 + DATA_SIZE));
+    const payload = new Uint8Array(8);
+    expect(() => ring.writePacket(0x10000, 0, 0, 16, payload)).toThrow(InvalidArgumentError);
+    expect(() => ring.writePacket(6, -1, 0, 16, payload)).toThrow(InvalidArgumentError);
+    expect(() => ring.writePacket(6, 0, 0, 12, payload)).toThrow(InvalidArgumentError);
+    expect(() => ring.writePacket(6, 0, 0, 24, payload, new Uint8Array(16))).toThrow(InvalidArgumentError);
+    expect(() => ring.writeInband(payload, -1)).toThrow(InvalidArgumentError);
+    expect(() => ring.writeInband(payload, 2 ** 53)).toThrow(InvalidArgumentError);
+    expect(() => ring.writeInband(payload, 1n << 64n)).toThrow(InvalidArgumentError);
+    expect(() => ring.writeGpaDirect([{ byteCount: 8, byteOffset: 0, pfns: [2 ** 40] }], payload, 1)).toThrow(InvalidArgumentError);
+    expect(ring.writeInband(payload, (1n << 64n) - 1n)).toEqual({ ok: true });
   });
 });

@@ -12,7 +12,7 @@
  * does not fit; small packets are assembled in private memory and copied into the ring at once.
  */
 import { InvalidArgumentError, PacketTooLargeError, RingCorruptError } from '../errors.ts';
-import { GpaDirectHeader, GpaRangeLayout, PacketDescriptor, PacketFlags, PacketType, TransferPageHeader } from '../protocol/packet-layout.ts';
+import { GpaDirectHeader, GpaRangeLayout, MAX_PFN, PacketDescriptor, PacketFlags, PacketType, TransferPageHeader } from '../protocol/packet-layout.ts';
 import { PACKET_TRAILER_SIZE, PAGE_SIZE, RingControl, RingFeature } from '../protocol/ring-layout.ts';
 import { pfnCountOf } from './packet-parser.ts';
 import type { RingMemory } from './ring-memory.ts';
@@ -30,6 +30,8 @@ export interface OutgoingGpaRange {
   readonly byteOffset: number;
   readonly pfns: readonly number[];
 }
+
+const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 const WRITTEN: WriteResult = Object.freeze({ ok: true });
 
@@ -59,6 +61,8 @@ export class OutgoingRing {
    * @throws {RingCorruptError} when the ring's write_index or read_index is invalid
    */
   constructor(memory: RingMemory) {
+    // Descriptors are built with native-order word stores; the wire is little-endian.
+    if (!HOST_IS_LITTLE_ENDIAN) throw new InvalidArgumentError('Viridian rings need a little-endian host');
     this.memory = memory;
     this.dataSize = memory.dataSize;
     this.committed = checkIndex(memory.loadControl(RingControl.writeIndex), this.dataSize, 'write_index');
@@ -109,6 +113,9 @@ export class OutgoingRing {
       if (range.byteOffset < 0 || range.byteOffset >= PAGE_SIZE || range.byteCount <= 0) {
         throw new InvalidArgumentError(`GPA range offset ${range.byteOffset} / count ${range.byteCount} is invalid`);
       }
+      if (range.pfns.some((pfn) => !Number.isInteger(pfn) || pfn < 0 || pfn > MAX_PFN)) {
+        throw new InvalidArgumentError(`GPA range has a PFN that is not an integer in [0, 2^40)`);
+      }
       if (range.pfns.length !== pfnCountOf(range.byteOffset, range.byteCount)) {
         throw new InvalidArgumentError(`GPA range of ${range.byteCount} bytes at ${range.byteOffset} needs ${pfnCountOf(range.byteOffset, range.byteCount)} PFNs, got ${range.pfns.length}`);
       }
@@ -142,11 +149,13 @@ export class OutgoingRing {
     payload: Uint8Array,
     transactionId: TransactionId,
     completionRequested = true,
+    senderOwnsSet = false,
   ): WriteResult {
     const headerLength = TransferPageHeader.SIZE + ranges.length * TransferPageHeader.RANGE_SIZE;
     const header = new Uint8Array(headerLength);
     const view = new DataView(header.buffer);
     view.setUint16(TransferPageHeader.pageSetId, pageSetId, true);
+    view.setUint8(TransferPageHeader.senderOwnsSet, senderOwnsSet ? 1 : 0);
     view.setUint32(TransferPageHeader.rangeCount, ranges.length, true);
     ranges.forEach((range, i) => {
       view.setUint32(TransferPageHeader.ranges + i * 8, range.byteCount, true);
@@ -161,10 +170,12 @@ export class OutgoingRing {
    * 8) whose first 16 are overwritten with the descriptor; without it the header is the bare
    * descriptor.
    * @throws {PacketTooLargeError}
+   * @throws {InvalidArgumentError} when a field does not fit its wire width
    * @throws {RingCorruptError} when the peer's read_index is invalid (the ring is then stopped)
    */
   writePacket(type: number, flags: number, transactionId: TransactionId, headerLength: number, payload: Uint8Array, header?: Uint8Array): WriteResult {
     if (this.failure) throw this.failure;
+    checkPacketArguments(type, flags, transactionId, headerLength, header);
     const length = align8(headerLength + payload.length);
     const total = length + PACKET_TRAILER_SIZE;
     if (length > 0xffff * 8 || total >= this.dataSize) throw new PacketTooLargeError(total, this.dataSize);
@@ -287,6 +298,25 @@ export class OutgoingRing {
     this.memory.write(to, source, sourceOffset, first);
     if (first < length) this.memory.write(0, source, sourceOffset + first, length - first);
   }
+}
+
+/**
+ * Checks the fields of a packet from local code: u16 type and flags, a header of at least the
+ * descriptor in whole 8-byte units, a u64 transaction id.
+ * @throws {InvalidArgumentError}
+ */
+function checkPacketArguments(type: number, flags: number, transactionId: TransactionId, headerLength: number, header: Uint8Array | undefined): void {
+  if (!isU16(type) || !isU16(flags)) throw new InvalidArgumentError(`packet type ${type} / flags ${flags} do not fit u16`);
+  if (!Number.isInteger(headerLength) || headerLength < PacketDescriptor.SIZE || headerLength % 8 !== 0 || (header !== undefined && header.length < headerLength)) {
+    throw new InvalidArgumentError(`header length ${headerLength} is not a whole number of 8-byte units from 16 (header holds ${header?.length})`);
+  }
+  if (typeof transactionId === 'number' ? !Number.isSafeInteger(transactionId) || transactionId < 0 : transactionId < 0n || transactionId > 0xffff_ffff_ffff_ffffn) {
+    throw new InvalidArgumentError(`transaction id ${transactionId} is not a u64`);
+  }
+}
+
+function isU16(value: number): boolean {
+  return Number.isInteger(value) && value >= 0 && value <= 0xffff;
 }
 
 function wrap(offset: number, dataSize: number): number {

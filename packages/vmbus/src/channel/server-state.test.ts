@@ -373,6 +373,88 @@ describe('unload and reset', () => {
   });
 });
 
+describe('malformed-message corpus', () => {
+  it('reports every reason a guest can cause, each with a reply or a drop', () => {
+    const [c, d] = connect({ guestMemoryPages: 1000, maxAssembling: 2 }) as [ChannelId, ChannelId];
+    const header = (over: object) => ({ type: T.gpadlHeader, childRelid: c, gpadlId: gpadlId(40), rangeBufferLength: 16, rangeCount: 1, byteCount: 4096, byteOffset: 0, pfns: [1], ...over }) as ChannelMessage;
+    const corpus: [string, ChannelMessage | Uint8Array][] = [
+      ['too-short', new Uint8Array(4)],
+      ['oversize', new Uint8Array(241)],
+      ['unknown-type', Uint8Array.of(99, 0, 0, 0, 0, 0, 0, 0)],
+      ['not-in-version', encodeChannelMessage({ type: T.modifyConnection, body: new Uint8Array(8) })],
+      ['address-out-of-range', new Uint8Array(encodeChannelMessage(contact())).fill(0xff, 32)],
+      ['misaligned-length', encodeChannelMessage(header({})).subarray(0, 30)],
+      ['relid-out-of-range', new Uint8Array(encodeChannelMessage({ type: T.closeChannel, childRelid: c }).fill(0xff, 8))],
+      ['pfn-out-of-range', Uint8Array.from([...encodeChannelMessage({ type: T.gpadlBody, messageNumber: 0, gpadlId: gpadlId(1), pfns: [1] }).subarray(0, 16), 0, 0, 0, 0, 0, 0, 0xff, 0xff])],
+      ['wrong-direction', { type: T.unloadResponse }],
+      ['unsupported-message', encodeChannelMessage({ type: T.openReservedChannel, body: new Uint8Array(20) })],
+      ['unknown-channel', { type: T.closeChannel, childRelid: channelId(77) }],
+      ['wrong-channel-state', { type: T.closeChannel, childRelid: c }],
+      ['range-count-unsupported', header({ rangeCount: 3 })],
+      ['range-empty', header({ byteCount: 0 })],
+      ['range-offset-beyond-page', header({ byteOffset: 5000 })],
+      ['range-length-mismatch', header({ rangeBufferLength: 8 })],
+      ['too-many-pfns', header({ byteCount: 9000 * 4096, rangeBufferLength: 0xffff })],
+      ['pfn-beyond-memory', header({ pfns: [1000] })],
+      ['duplicate-gpadl', header({ gpadlId: gpadlId(1) })],
+      ['gpadl-limit', header({ gpadlId: gpadlId(41), byteCount: 8192, rangeBufferLength: 24 })],
+      ['pfn-overflow', { type: T.gpadlBody, messageNumber: 0, gpadlId: gpadlId(2), pfns: [5, 6, 7] }],
+      ['unknown-gpadl', { type: T.gpadlBody, messageNumber: 0, gpadlId: gpadlId(3), pfns: [5] }],
+      ['wrong-gpadl-state', { type: T.gpadlTeardown, childRelid: c, gpadlId: gpadlId(1) }],
+      ['wrong-connection-state', { type: T.requestOffers }],
+      ['bad-open-request', { type: T.openChannel, childRelid: d, openId: 1, ringBufferGpadlId: gpadlId(9), targetVp: 0, downstreamRingBufferPageOffset: 0, userData: new Uint8Array(120) }],
+      ['bad-target-vp', { type: T.modifyChannel, childRelid: c, targetVp: 9 }],
+      ['bad-contact', { ...(contact() as Extract<ChannelMessage, { type: 14 }>), targetVcpu: 9 }],
+    ];
+    createGpadl(c, gpadlId(1), 4);
+    open(c, gpadlId(1), 2);
+    server.completeOpen(c, 0);
+    // GPADL 2 stays assembling (one of the two assembly slots).
+    server.handle({ type: T.gpadlHeader, childRelid: d, gpadlId: gpadlId(2), rangeBufferLength: 8 + 8 * 28, rangeCount: 1, byteCount: 28 * 4096, byteOffset: 0, pfns: pages(26) });
+    recorder.take();
+    const reasons: string[] = [];
+    for (const [expected, input] of corpus) {
+      if (expected === 'wrong-connection-state') server.handle({ type: T.unload });
+      if (expected === 'wrong-channel-state') server.handle({ type: T.closeChannel, childRelid: c });
+      // The ring of the closing channel: the first teardown is deferred, the second is refused.
+      if (expected === 'wrong-gpadl-state') server.handle({ type: T.gpadlTeardown, childRelid: c, gpadlId: gpadlId(1) });
+      // Fill the second assembly slot.
+      if (expected === 'gpadl-limit') server.handle(header({ gpadlId: gpadlId(42), byteCount: 8192, rangeBufferLength: 24 }));
+      if (expected === 'bad-open-request' || expected === 'bad-target-vp' || expected === 'bad-contact') {
+        // Fresh connection for the last cases.
+        if (expected === 'bad-open-request') connect({ guestMemoryPages: 1000 });
+        if (expected === 'bad-target-vp') {
+          createGpadl(c, gpadlId(1), 4);
+          open(c, gpadlId(1), 2);
+          server.completeOpen(c, 0);
+        }
+        if (expected === 'bad-contact') {
+          recorder = new Recorder();
+          server = new VmbusServer(recorder, { guestMemoryPages: 1000, vpCount: 2 });
+        }
+        recorder.take();
+      }
+      server.handle(input);
+      const errors = recorder.take().events.flatMap((e) => (e.kind === 'protocolError' ? [e.reason] : []));
+      expect(errors, expected).toContain(expected);
+      reasons.push(expected);
+      expect(server.checkConsistency()).toEqual([]);
+    }
+    // Every reason a guest can trigger through the server is in the corpus.
+    // Not reachable: no feature flag exists up to 5.3; the server routes bodies by GPADL id, one
+    // assembler per GPADL; a teardown of a GPADL still assembling is reported as wrong-gpadl-state.
+    const unreachable = ['missing-feature', 'gpadl-mismatch', 'unexpected-message', 'incomplete'];
+    const all = [
+      'too-short', 'oversize', 'unknown-type', 'not-in-version', 'missing-feature', 'misaligned-length', 'relid-out-of-range', 'pfn-out-of-range',
+      'address-out-of-range', 'range-count-unsupported', 'range-empty', 'range-offset-beyond-page', 'range-length-mismatch', 'too-many-pfns',
+      'pfn-overflow', 'pfn-beyond-memory', 'gpadl-mismatch', 'unexpected-message', 'incomplete', 'wrong-direction', 'unsupported-message',
+      'wrong-connection-state', 'unknown-channel', 'wrong-channel-state', 'bad-open-request', 'bad-target-vp', 'bad-contact', 'duplicate-gpadl',
+      'unknown-gpadl', 'wrong-gpadl-state', 'gpadl-limit',
+    ];
+    expect(new Set([...reasons, ...unreachable])).toEqual(new Set(all));
+  });
+});
+
 describe('fuzz', () => {
   type Action =
     | { kind: 'bytes'; bytes: Uint8Array }

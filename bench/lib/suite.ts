@@ -62,5 +62,5 @@ export function row(
 }
 
 function round(value: number): number {
-  return Math.abs(value) >= 100 ? Math.round(value) : Math.round(value * 1000) / 1000;
+  return Math.abs(value) >= 100 ? Math.round(value) : Number(value.toPrecision(3));
 }

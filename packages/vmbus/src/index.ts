@@ -43,7 +43,7 @@ export type { WaitOutcome } from './ring/doorbell.ts';
 
 // Channel rings
 export { ChannelRegion } from './channel/channel-region.ts';
-export type { ChannelSide } from './channel/channel-region.ts';
+export type { ChannelSide, ChannelRings } from './channel/channel-region.ts';
 export { ChannelEndpoint } from './channel/channel-endpoint.ts';
 export type { ChannelEndpointOptions, WaitFor, EndpointCounters } from './channel/channel-endpoint.ts';
 

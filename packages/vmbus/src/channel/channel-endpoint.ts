@@ -1,5 +1,5 @@
 /**
- * One party's end of a channel: its outgoing and incoming rings over a {@link ChannelRegion}, its
+ * One party's end of a channel: its outgoing and incoming rings over a channel's ring pair, its
  * own interrupt (a {@link Doorbell} the peer rings) and the way to signal the peer.
  *
  * It owns the VMBus signalling discipline, for worker code (blocking, `Atomics.wait`) and for
@@ -16,7 +16,7 @@ import { IncomingRing, type IncomingRingOptions } from '../ring/incoming-ring.ts
 import type { IncomingPacket } from '../ring/incoming-packet.ts';
 import { OutgoingRing } from '../ring/outgoing-ring.ts';
 import type { Doorbell } from '../ring/doorbell.ts';
-import type { ChannelRegion, ChannelSide } from './channel-region.ts';
+import type { ChannelRings, ChannelSide } from './channel-region.ts';
 
 /** Options of a {@link ChannelEndpoint}. */
 export interface ChannelEndpointOptions extends IncomingRingOptions {
@@ -58,7 +58,7 @@ export class ChannelEndpoint {
    * the host the other way round. The guest should call `region.initialize()` first.
    * @throws {RingCorruptError} when a ring's own index is already invalid
    */
-  constructor(region: ChannelRegion, side: ChannelSide, options: ChannelEndpointOptions) {
+  constructor(region: ChannelRings, side: ChannelSide, options: ChannelEndpointOptions) {
     const [outRing, inRing] = side === 'guest' ? (['send', 'receive'] as const) : (['receive', 'send'] as const);
     this.outgoing = new OutgoingRing(region.ringMemory(outRing));
     this.incoming = new IncomingRing(region.ringMemory(inRing), options);

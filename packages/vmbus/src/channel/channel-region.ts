@@ -6,13 +6,21 @@
  */
 import { RingGeometryError } from '../errors.ts';
 import { PAGE_SIZE, RingControl, RingFeature } from '../protocol/ring-layout.ts';
-import { ContiguousRingMemory } from '../ring/ring-memory.ts';
+import { ContiguousRingMemory, type RingMemory } from '../ring/ring-memory.ts';
 
 /** Which end of the channel a party holds: the guest (VSC) writes the send ring. */
 export type ChannelSide = 'guest' | 'host';
 
+/**
+ * Where a channel's two rings live: `send` is guest-to-host, `receive` host-to-guest. A
+ * {@link ChannelRegion} is one contiguous buffer; a GPADL's pages may be scattered.
+ */
+export interface ChannelRings {
+  ringMemory(ring: 'send' | 'receive'): RingMemory;
+}
+
 /** A channel's ring pair inside a buffer. */
-export class ChannelRegion {
+export class ChannelRegion implements ChannelRings {
   /**
    * @param buffer memory holding both rings (shared between the two parties)
    * @param byteOffset where the send ring starts (a page boundary)

@@ -19,3 +19,13 @@ export class WorkerEntryNotFoundError extends WorkerBootstrapError {
     super('VIRIDIAN_WORKER_ENTRY_NOT_FOUND', `worker entry not found: ${path}`);
   }
 }
+
+/** A TypeScript worker entry (or a module it imports) could not be compiled to JavaScript. */
+export class WorkerCompileError extends WorkerBootstrapError {
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+  ) {
+    super('VIRIDIAN_WORKER_COMPILE_FAILED', `cannot compile worker module ${path}: ${reason}`);
+  }
+}

@@ -9,6 +9,7 @@
 export { Hypervisor } from './host/hypervisor.ts';
 export type { HypervisorOptions, RootPartitionOptions, HypervisorMemoryStats } from './host/hypervisor.ts';
 export type { HypervisorEvent, HypervisorMetrics } from './host/events.ts';
+export type { VpWorkerOptions, VpWorkerStats } from './host/vp-workers.ts';
 
 // Errors (host)
 export { HypervisorConfigError } from './errors.ts';

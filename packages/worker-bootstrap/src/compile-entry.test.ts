@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compiledPath, compileWorkerEntry, startWorker, WorkerCompileError, WorkerEntryNotFoundError } from './index.ts';
+import { compiledPath, compileWorkerEntry, execArgvWithoutPreloads, startWorker, WorkerCompileError, WorkerEntryNotFoundError } from './index.ts';
 
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url);
 const scratch = mkdtempSync(join(tmpdir(), 'viridian-compile-test-'));
@@ -46,5 +46,10 @@ describe('compileWorkerEntry', () => {
     writeFileSync(file, "import { parentPort } from 'node:worker_threads';\nconst fixed: string = 'fixed';\nparentPort?.postMessage(fixed);\n");
     const [message] = await once(startWorker(await compileWorkerEntry(pathToFileURL(file))), 'message');
     expect(message).toBe('fixed');
+  });
+
+  it('drops preload and loader flags from an execArgv a compiled worker would inherit', () => {
+    const argv = ['--require', '/x/preflight.cjs', '--import', 'file:///x/loader.mjs', '--enable-source-maps', '--import=tsx', '-r', 'a', '--loader=b', '--max-old-space-size=64'];
+    expect(execArgvWithoutPreloads(argv)).toEqual(['--enable-source-maps', '--max-old-space-size=64']);
   });
 });

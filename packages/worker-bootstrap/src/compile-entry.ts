@@ -34,6 +34,25 @@ import { resolveWorkerEntry } from './start-worker.ts';
 
 const require = createRequire(import.meta.url);
 
+/** Flags that preload code or register loader hooks, each followed by its value unless `=` joins them. */
+const PRELOAD_FLAGS = new Set(['--require', '-r', '--import', '--loader', '--experimental-loader']);
+
+/**
+ * `argv` (default: this process's `execArgv`, which a worker inherits) without the flags that preload
+ * modules or register loader hooks. Pass it as `execArgv` when starting a compiled worker: a host run
+ * through `tsx` has `--import tsx/loader` in its execArgv, and a worker that inherits it registers
+ * tsx (and starts its hooks thread) all the same.
+ */
+export function execArgvWithoutPreloads(argv: readonly string[] = process.execArgv): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (PRELOAD_FLAGS.has(arg)) i++;
+    else if (!PRELOAD_FLAGS.has(arg.split('=', 1)[0]!)) kept.push(arg);
+  }
+  return kept;
+}
+
 /** Source files esbuild compiles here: TypeScript ES modules. */
 const TS_MODULE = /\.(m)?ts$/;
 /** TypeScript flavours this compiler does not handle (the caller falls back to tsx in the worker). */

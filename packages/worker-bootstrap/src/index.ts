@@ -8,7 +8,7 @@
 // Starting workers
 export { startWorker, resolveWorkerEntry } from './start-worker.ts';
 export type { StartWorkerOptions, ResolvedEntry } from './start-worker.ts';
-export { compileWorkerEntry, compiledPath } from './compile-entry.ts';
+export { compileWorkerEntry, compiledPath, execArgvWithoutPreloads } from './compile-entry.ts';
 
 // Errors
 export { WorkerBootstrapError, WorkerEntryNotFoundError, WorkerCompileError } from './errors.ts';

@@ -1,12 +1,17 @@
 /**
- * The worker data a VP worker is started with: everything the VP is handed, and nothing else
- * (ARCHITECTURE.md "Isolation" 1): its partition's guest memory and its own hypercall page.
- * `hostData` is only ever set for the root partition's VPs (host boot code is trusted).
+ * The boot message a VP worker gets (its one and only message from the hypervisor): everything the
+ * VP is handed, and nothing else (ARCHITECTURE.md "Isolation" 1): its partition's guest memory and
+ * its own hypercall page. `hostData` is only ever set for the root partition's VPs (host boot code
+ * is trusted). A VP worker starts with nothing, loads the runtime, says `VP_READY_MESSAGE`, and
+ * waits for this message (so the host can start workers before it knows which VP they will run).
  */
 import { VpBootError } from '../errors.ts';
 import { VpPageLayout } from '../abi/vp-page.ts';
 
-/** Worker data of a VP worker. */
+/** What a VP worker posts once its runtime is loaded and it waits for its boot message. */
+export const VP_READY_MESSAGE = 'viridian-vp-ready';
+
+/** The boot message of a VP worker. */
 export interface VpBootData {
   readonly kind: 'viridian-vp';
   /** The partition id as a decimal string (bigints do not survive every clone path). */

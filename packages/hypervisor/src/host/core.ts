@@ -11,7 +11,6 @@
  */
 import type { Logger } from 'pino';
 import { Subject } from 'rxjs';
-import { startWorker } from '@viridian/worker-bootstrap';
 import type { TransferListItem } from 'node:worker_threads';
 import { CrashMessage, CrashReason } from '../abi/inputs.ts';
 import { partitionId, type PartitionId } from '../abi/ids.ts';
@@ -23,9 +22,8 @@ import { Partition, type CrashInfo } from './partition.ts';
 import type { Port } from './ports.ts';
 import { RateLimitedLog } from './rate-limited-log.ts';
 import type { HypervisorEvent, HypervisorMetrics } from './events.ts';
-import { Vp, type VpHost } from './vp.ts';
-
-const VP_RUNTIME = new URL('../guest/vp-runtime.ts', import.meta.url);
+import { Vp, type VpHost, type VpRun } from './vp.ts';
+import { VpWorkerPool } from './vp-workers.ts';
 
 /** Limits the core enforces. */
 export interface CoreLimits {
@@ -56,6 +54,8 @@ export class HypervisorCore {
     readonly vpHost: VpHost,
     /** Host data for the root's VPs (structured-cloned into their worker data). */
     private readonly rootData: { data: unknown; transferList: readonly TransferListItem[] } = { data: undefined, transferList: [] },
+    /** The logical processors VP workers come from (default: none pre-started). */
+    readonly workers: VpWorkerPool = new VpWorkerPool(log, { idle: 0 }),
   ) {}
 
   /** Creates a partition record (Uninitialized); the caller charged the record page already. */
@@ -97,26 +97,24 @@ export class HypervisorCore {
       args: vp.args,
       hostData: isRoot ? this.rootData.data : undefined,
     };
-    const worker = startWorker(VP_RUNTIME, {
-      workerData: boot,
-      transferList: isRoot && vp.index === 0 ? [...this.rootData.transferList] : [],
-      resourceLimits: { maxOldGenerationSizeMb: partition.properties.vpHeapLimitMb, maxYoungGenerationSizeMb: 8 },
+    // The VP's run record exists before its worker does: the worker's events refer to it.
+    const run: Extract<VpRun, { kind: 'running' }> = { kind: 'running', worker: undefined!, error: undefined };
+    run.worker = this.workers.launch(boot, isRoot && vp.index === 0 ? this.rootData.transferList : [], partition.properties.vpHeapLimitMb, {
+      error: (error) => {
+        run.error = error;
+      },
+      exit: (exitCode) => {
+        if (vp.run !== run) return; // stopped by the hypervisor
+        const oom = (run.error as { code?: string } | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
+        this.crash(partition, {
+          reason: oom ? CrashReason.OutOfMemory : run.error ? CrashReason.Exception : CrashReason.Exit,
+          vpIndex: vp.index,
+          exitCode,
+          message: run.error?.message,
+        });
+      },
     });
-    const run = { kind: 'running' as const, worker, error: undefined as Error | undefined };
     vp.run = run;
-    worker.on('error', (error) => {
-      run.error = error;
-    });
-    worker.on('exit', (exitCode) => {
-      if (vp.run !== run) return; // stopped by the hypervisor
-      const oom = (run.error as { code?: string } | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
-      this.crash(partition, {
-        reason: oom ? CrashReason.OutOfMemory : run.error ? CrashReason.Exception : CrashReason.Exit,
-        vpIndex: vp.index,
-        exitCode,
-        message: run.error?.message,
-      });
-    });
     vp.watch();
   }
 
@@ -228,6 +226,7 @@ export class HypervisorCore {
         if (run.kind === 'running') exits.push(run.worker.terminate());
       }
     }
+    exits.push(this.workers.shutdown().then(() => 0));
     await Promise.all(exits);
     this.events.complete();
   }

@@ -20,6 +20,8 @@ import { HypervisorCore } from './core.ts';
 import { handleExit } from './dispatch.ts';
 import type { HypervisorEvent, HypervisorMetrics } from './events.ts';
 import { HvCosts } from './memory-pool.ts';
+import { DEFAULT_VP_HEAP_LIMIT_MB } from './partition.ts';
+import { VpWorkerPool, type VpWorkerOptions, type VpWorkerStats } from './vp-workers.ts';
 
 /** What the root partition runs. */
 export interface RootPartitionOptions {
@@ -48,6 +50,12 @@ export interface HypervisorOptions {
   readonly maxNestingDepth?: number;
   /** VPs per partition (default 64). */
   readonly maxVpsPerPartition?: number;
+  /**
+   * The pool of pre-started VP workers (the logical processors): idle workers per VP heap limit
+   * (default 2; the default child heap limit's pool fills at boot) and how many heap limits keep a
+   * pool at once (default 4).
+   */
+  readonly vpWorkers?: VpWorkerOptions;
 }
 
 /** Host-level memory figures. */
@@ -78,12 +86,14 @@ export class Hypervisor {
     const logger = options.logger ?? pino({ level: 'warn' });
     const budgetPages = Math.floor(options.memoryBytes / PAGE_SIZE);
     const rootPages = rootBytes / PAGE_SIZE;
+    const workers = new VpWorkerPool(logger.child({ component: 'vp-workers' }), options.vpWorkers);
     const vpHost = { handleExit: (vp: Parameters<typeof handleExit>[1]) => handleExit(core, vp) };
     const core: HypervisorCore = new HypervisorCore(
       logger.child({ component: 'hypervisor' }),
       { maxNestingDepth: options.maxNestingDepth ?? 3, maxVpsPerPartition: options.maxVpsPerPartition ?? 64 },
       vpHost,
       { data: options.root.data, transferList: options.root.transferList ?? [] },
+      workers,
     );
     const root = core.createRecord(undefined);
     root.properties.privileges = ALL_PRIVILEGES;
@@ -102,6 +112,7 @@ export class Hypervisor {
       vp.explicitSuspend = false;
       core.startVpUnchecked(vp);
     }
+    workers.warm(DEFAULT_VP_HEAP_LIMIT_MB);
     return hv;
   }
 
@@ -120,6 +131,19 @@ export class Hypervisor {
     let mappedPages = 0;
     for (const partition of this.core.partitions.values()) mappedPages += partition.memory?.mappedPages ?? 0;
     return { budgetPages: this.budgetPages, partitions: this.core.partitions.size, mappedPages };
+  }
+
+  /** Counters of the VP workers (pooled and on-demand starts). */
+  vpWorkerStats(): Readonly<VpWorkerStats> {
+    return { ...this.core.workers.stats };
+  }
+
+  /**
+   * Resolves once the pre-started worker pool for VPs with a heap limit of `heapLimitMb` (default:
+   * the default child limit) holds its idle workers, loaded and waiting. Starts that pool if needed.
+   */
+  vpWorkersReady(heapLimitMb: number = DEFAULT_VP_HEAP_LIMIT_MB): Promise<void> {
+    return this.core.workers.whenReady(heapLimitMb);
   }
 
   /** Stops every VP and completes `events$`. */

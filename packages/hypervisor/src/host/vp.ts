@@ -11,17 +11,17 @@
  * The worker's life is a discriminated union. Any exit or error of a worker the hypervisor did not
  * stop itself is a crash of the partition, reported through `VpHost.vpCrashed`.
  */
-import type { Worker } from 'node:worker_threads';
 import { VpPageLayout } from '../abi/vp-page.ts';
 import type { Partition } from './partition.ts';
 import { SynicState } from './synic.ts';
+import type { VpWorker } from './vp-workers.ts';
 
 /** Where the VP's worker is in its life. */
 export type VpRun =
   /** Created (reset state, ExplicitSuspend = 1), no worker yet. */
   | { readonly kind: 'not-started' }
   /** The worker is running the entry module. */
-  | { readonly kind: 'running'; readonly worker: Worker; error: Error | undefined }
+  | { readonly kind: 'running'; worker: VpWorker; error: Error | undefined }
   /** The hypervisor stopped it (DeleteVp, Finalize, crash of the partition, shutdown). */
   | { readonly kind: 'stopped' };
 

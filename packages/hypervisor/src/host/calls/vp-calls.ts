@@ -75,7 +75,7 @@ export function setVpRegisters(ctx: CallContext): CallOutcome {
     let status: number;
     if (STRING_REGISTERS.has(name)) {
       const text = readString(input.bytes, listEnd, lo, hi);
-      status = text === undefined ? HvStatus.INVALID_PARAMETER : setString(vp, name, text);
+      status = text === undefined ? HvStatus.INVALID_PARAMETER : setString(ctx, vp, name, text);
     } else if (name === HvRegister.ExplicitSuspend) {
       status = setExplicitSuspend(ctx, vp, lo, hi);
     } else if (name === HvRegister.InterceptSuspend) {
@@ -141,7 +141,7 @@ function readString(bytes: Uint8Array, listEnd: number, offset: number, length: 
   }
 }
 
-function setString(vp: Vp, name: number, text: string): number {
+function setString(ctx: CallContext, vp: Vp, name: number, text: string): number {
   if (vp.run.kind !== 'not-started') return HvStatus.INVALID_VP_STATE;
   if (name === HvRegister.EntryArguments) {
     try {
@@ -158,6 +158,7 @@ function setString(vp: Vp, name: number, text: string): number {
     return HvStatus.INVALID_REGISTER_VALUE;
   }
   vp.entry = text;
+  ctx.core.workers.prepare(text); // compile the entry now, so it is ready when the VP starts
   return HvStatus.SUCCESS;
 }
 

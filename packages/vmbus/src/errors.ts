@@ -97,3 +97,67 @@ export class ChannelIdsExhaustedError extends VmbusError {
     super('VIRIDIAN_CHANNEL_IDS_EXHAUSTED', `all ${limit} channel ids are in use`);
   }
 }
+
+/** Why a guest's description of its own memory (a page list, a range, an access into it) was refused. */
+export type GuestMemoryErrorReason =
+  /** A PFN that is not a non-negative safe integer. */
+  | 'pfn-invalid'
+  /** A PFN at or beyond the end of the guest's memory (its current `byteLength`). */
+  | 'pfn-beyond-memory'
+  /** A PFN listed twice where pages must be distinct (a ring would alias itself). */
+  | 'pfn-repeated'
+  /** A ring of fewer than two pages (control page plus at least one data page). */
+  | 'ring-too-small'
+  /** A ring whose data area does not fit the u32 ring indices. */
+  | 'ring-too-large'
+  /** A ring GPADL whose `byte_offset` is not 0. */
+  | 'gpadl-offset-nonzero'
+  /** A ring GPADL whose `byte_count` is not its PFN count × 4096. */
+  | 'gpadl-size-mismatch'
+  /** OPENCHANNEL's `downstream_ringbuffer_pageoffset` is not strictly inside the GPADL. */
+  | 'downstream-offset-out-of-range'
+  /** A range's `byte_count` or `byte_offset` is not a u32. */
+  | 'range-invalid'
+  /** A range of zero bytes. */
+  | 'range-empty'
+  /** A range's `byte_offset` is not inside its first page. */
+  | 'range-offset-beyond-page'
+  /** A range whose PFN count is not `ceil((byte_offset + byte_count) / 4096)`. */
+  | 'range-page-count-mismatch'
+  /** An access (offset, length) that is not inside the range or GPADL. */
+  | 'access-out-of-range';
+
+/**
+ * A guest-supplied description of guest memory (a ring GPADL, a GPA-direct range, a GPADL used as
+ * a pre-shared buffer) or an access into one failed its checks. Guest-reachable: the caller turns
+ * it into a protocol status (a failed OPENCHANNEL_RESULT, a failed request), never a crash.
+ */
+export class GuestMemoryError extends VmbusError {
+  constructor(
+    readonly reason: GuestMemoryErrorReason,
+    detail: string,
+  ) {
+    super('VIRIDIAN_GUEST_MEMORY', `guest memory refused (${reason}): ${detail}`);
+  }
+}
+
+/** Why a page allocator refused a free. */
+export type PageAllocationErrorReason =
+  /** The run is not inside the allocator's usable pages. */
+  | 'out-of-range'
+  /** Every page of the run is already free. */
+  | 'double-free'
+  /** Some pages of the run are free and some allocated. */
+  | 'overlap';
+
+/** A guest page allocator was asked to free pages it does not hold as allocated: a kernel bug. */
+export class PageAllocationError extends VmbusError {
+  constructor(
+    readonly reason: PageAllocationErrorReason,
+    readonly firstPfn: number,
+    readonly pages: number,
+    detail: string,
+  ) {
+    super('VIRIDIAN_PAGE_ALLOCATION', `cannot free ${pages} pages at PFN ${firstPfn} (${reason}): ${detail}`);
+  }
+}

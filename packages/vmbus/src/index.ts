@@ -165,3 +165,11 @@ export type {
   ClientGpadl,
   ClientGpadlState,
 } from './channel/client-events.ts';
+
+// Guest memory: rings over GPADL pages, checked access to guest-named ranges, guest page allocation
+export { PagedRingMemory } from './memory/paged-ring-memory.ts';
+export { GpadlChannelRings, gpadlChannelRings } from './memory/gpadl-rings.ts';
+export { GuestRangeAccess, GpaRangeAccess, GpadlMemory } from './memory/gpa-range-access.ts';
+export { GuestPageAllocator } from './memory/guest-page-allocator.ts';
+export { GuestMemoryError, PageAllocationError } from './errors.ts';
+export type { GuestMemoryErrorReason, PageAllocationErrorReason } from './errors.ts';

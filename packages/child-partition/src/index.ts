@@ -1,5 +1,18 @@
 /**
- * @viridian/child-partition: see ARCHITECTURE.md for this package's role. Its capabilities arrive with their
- * issues; until then it exports nothing.
+ * @viridian/child-partition: the guest kernel: the VMBus client driver, the VSC framework and its
+ * drivers, and (to come) the API guest programs use.
  */
-export {};
+
+// VMBus
+export { VmbusGuest } from './vmbus/vmbus-guest.ts';
+export type { VmbusGuestOptions, RingSizes, OfferChange } from './vmbus/vmbus-guest.ts';
+export { GuestChannel } from './vmbus/guest-channel.ts';
+export type { UnsolicitedPacket } from './vmbus/guest-channel.ts';
+export type { GuestTransport, PostOutcome } from './vmbus/guest-transport.ts';
+
+// VSC drivers
+export type { VscDriver } from './drivers/vsc-driver.ts';
+export { EchoClient, echoDriver } from './drivers/echo/driver.ts';
+
+// Errors
+export { GuestKernelError, GuestChannelClosedError, VmbusOperationError, GuestOutOfMemoryError } from './errors.ts';

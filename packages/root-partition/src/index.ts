@@ -1,5 +1,19 @@
 /**
- * @viridian/root-partition: see ARCHITECTURE.md for this package's role. Its capabilities arrive with their
- * issues; until then it exports nothing.
+ * @viridian/root-partition: the parent partition: the VMBus host and the VSP framework, its
+ * devices, and (to come) the real drivers, the virtual switch, the management service and the CLI.
  */
-export {};
+
+// VMBus host and the VSP framework
+export { VmbusHost } from './vmbus/vmbus-host.ts';
+export type { VmbusHostOptions } from './vmbus/vmbus-host.ts';
+export { HostChannel } from './vmbus/host-channel.ts';
+export type { ObservedPacket, HostChannelCounters } from './vmbus/host-channel.ts';
+export type { HostTransport } from './vmbus/host-transport.ts';
+export type { VmbusDevice, DeviceOffer, ChannelHandler } from './vmbus/vmbus-device.ts';
+
+// Devices
+export { echoDevice } from './devices/echo/index.ts';
+export type { EchoDevice, EchoDeviceOptions, EchoMetrics } from './devices/echo/index.ts';
+
+// Logging
+export { RateLimitedLog } from './logging/rate-limited-log.ts';

@@ -166,6 +166,9 @@ export type {
   ClientGpadlState,
 } from './channel/client-events.ts';
 
+// Device protocols
+export { EchoProtocol } from './devices/echo/protocol.ts';
+
 // Guest memory: rings over GPADL pages, checked access to guest-named ranges, guest page allocation
 export { PagedRingMemory } from './memory/paged-ring-memory.ts';
 export { GpadlChannelRings, gpadlChannelRings } from './memory/gpadl-rings.ts';

@@ -97,23 +97,21 @@ export class ChannelEndpoint {
   }
 
   /**
-   * Blocks the thread until `what` holds (packets readable, or `space` bytes writable) or the
-   * timeout passes. Publishes pending reads and writes first, so the peer can make progress.
-   * Returns whether the condition holds.
+   * Blocks the thread until `what` holds (packets readable, or `space` bytes writable), the
+   * interrupt is rung for another reason, or the timeout passes. Publishes pending reads and
+   * writes first, so the peer can make progress. Returns whether the condition holds: like an
+   * interrupt handler, the caller re-checks its own state and waits again if it must (ringing the
+   * interrupt is how a local owner wakes its loop to stop it).
    */
   wait(what: WaitFor, timeoutMs = Infinity): boolean {
     this.flush();
     this.release();
     if (this.spin(what)) return true;
-    const deadline = performance.now() + timeoutMs;
-    for (;;) {
-      const seen = this.interrupt.sequence();
-      if (this.arm(what)) return true;
-      this.counters.sleeps++;
-      const outcome = this.interrupt.wait(seen, Math.max(0, deadline - performance.now()));
-      if (this.ready(what)) return true;
-      if (outcome === 'timed-out' || performance.now() >= deadline) return false;
-    }
+    const seen = this.interrupt.sequence();
+    if (this.arm(what)) return true;
+    this.counters.sleeps++;
+    this.interrupt.wait(seen, timeoutMs);
+    return this.ready(what);
   }
 
   /** {@link wait} for async code: sleeps on the event loop instead of blocking the thread. */
@@ -121,15 +119,11 @@ export class ChannelEndpoint {
     this.flush();
     this.release();
     if (this.spin(what)) return true;
-    const deadline = performance.now() + timeoutMs;
-    for (;;) {
-      const seen = this.interrupt.sequence();
-      if (this.arm(what)) return true;
-      this.counters.sleeps++;
-      const outcome = await this.interrupt.waitAsync(seen, Math.max(0, deadline - performance.now()));
-      if (this.ready(what)) return true;
-      if (outcome === 'timed-out' || performance.now() >= deadline) return false;
-    }
+    const seen = this.interrupt.sequence();
+    if (this.arm(what)) return true;
+    this.counters.sleeps++;
+    await this.interrupt.waitAsync(seen, timeoutMs);
+    return this.ready(what);
   }
 
   private commit(shouldSignal: boolean): boolean {

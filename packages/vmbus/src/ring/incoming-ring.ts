@@ -183,11 +183,16 @@ export class IncomingRing {
     if (first < length) this.memory.read(0, target, targetOffset + first, length - first);
   }
 
-  /** Grows the private copy for a packet whose length was already validated against the maximum. */
+  /**
+   * Grows the private copy for a packet whose length was already validated against the maximum,
+   * keeping the descriptor that was copied into the old one.
+   */
   private growCopy(length: number): void {
     let size = this.copy.length;
     while (size < length) size *= 2;
-    this.copy = new Uint8Array(Math.min(size, this.maxPacketSize));
+    const grown = new Uint8Array(Math.min(size, this.maxPacketSize));
+    grown.set(this.copy.subarray(0, PacketDescriptor.SIZE)); // the descriptor already copied out
+    this.copy = grown;
     this.view = new DataView(this.copy.buffer);
     this.slot = new PacketSlot(this.copy);
   }

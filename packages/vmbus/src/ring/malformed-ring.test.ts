@@ -467,3 +467,18 @@ describe('local misuse is an argument error, not corruption', () => {
     expect(ring.writeInband(payload, (1n << 64n) - 1n)).toEqual({ ok: true });
   });
 });
+
+describe('large packets', () => {
+  it('reads a first packet larger than the initial private copy intact (the copy grows)', () => {
+    const memory = flatRingMemory(8 * 4096);
+    const writer = new OutgoingRing(memory);
+    const reader = new IncomingRing(memory);
+    const payload = Uint8Array.from({ length: 5000 }, (_, i) => i & 0xff);
+    expect(writer.writeInband(payload, 77)).toEqual({ ok: true });
+    writer.commitWrite();
+    const packet = reader.read();
+    expect(packet?.kind).toBe('inband');
+    expect(packet?.transactionId).toBe(77n);
+    expect(packet?.payload().subarray(0, 5000)).toEqual(payload);
+  });
+});

@@ -1,0 +1,24 @@
+/**
+ * The echo VSC: sends requests to the echo VSP and resolves with the echoed bytes.
+ */
+import { EchoProtocol } from '@viridian/vmbus';
+import type { GuestChannel } from '../../vmbus/guest-channel.ts';
+import type { VscDriver } from '../vsc-driver.ts';
+
+/** An echo device as guest programs see it. */
+export class EchoClient {
+  constructor(readonly channel: GuestChannel) {}
+
+  /** Sends `payload` and resolves with the echo, trimmed to the payload's length. */
+  async echo(payload: Uint8Array): Promise<Uint8Array> {
+    const reply = await this.channel.request(payload);
+    return reply.subarray(0, payload.length);
+  }
+}
+
+export const echoDriver: VscDriver<EchoClient> = {
+  name: 'echo',
+  classId: EchoProtocol.classId,
+  rings: { sendRingBytes: EchoProtocol.ringSize, receiveRingBytes: EchoProtocol.ringSize },
+  attach: (channel) => new EchoClient(channel),
+};

@@ -1,0 +1,120 @@
+/**
+ * One open channel as the guest kernel holds it: the guest end of the ring pair in its own
+ * memory, the channel's interrupt, and a reader loop that completes requests by transaction id and
+ * hands unsolicited packets to the driver. VSC drivers build on {@link GuestChannel.request}
+ * (a packet that asks for a completion, and the promise of that completion) and
+ * {@link GuestChannel.send}.
+ *
+ * The loop follows the VMBus discipline of `ChannelEndpoint`: drain a batch with the interrupt
+ * masked, release it (one signal at most), unmask, re-check, sleep on the event loop. A full
+ * outgoing ring makes the sender wait for space (pending_send_sz), never spin.
+ */
+import { Subject } from 'rxjs';
+import { ChannelEndpoint, Doorbell, inbandFootprint, type ChannelId, type ChannelRings, type IncomingPacket, type OfferChannelMessage } from '@viridian/vmbus';
+import { GuestChannelClosedError } from '../errors.ts';
+
+/** A packet the host sent that no request waits for (copied out of the ring). */
+export interface UnsolicitedPacket {
+  readonly kind: IncomingPacket['kind'];
+  readonly transactionId: bigint;
+  readonly payload: Uint8Array;
+}
+
+const BATCH = 64;
+
+export class GuestChannel {
+  readonly endpoint: ChannelEndpoint;
+  /** Packets from the host that are not completions of this guest's requests. */
+  readonly unsolicited$ = new Subject<UnsolicitedPacket>();
+  private readonly interrupt = Doorbell.create();
+  private readonly pending = new Map<number, { resolve: (payload: Uint8Array) => void; reject: (error: Error) => void }>();
+  private nextTransactionId = 1;
+  private closed = false;
+  private readonly loop: Promise<void>;
+
+  constructor(
+    readonly id: ChannelId,
+    readonly offer: OfferChannelMessage,
+    rings: ChannelRings,
+    signalHost: () => void,
+    /** Freed when the channel is torn down: the pages of its rings. */
+    readonly ringPages: { readonly firstPfn: number; readonly count: number },
+  ) {
+    this.endpoint = new ChannelEndpoint(rings, 'guest', { interrupt: this.interrupt, signalPeer: signalHost, spinMicros: 0 });
+    this.loop = this.read();
+  }
+
+  /** Requests in flight. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /**
+   * Sends `payload` in an in-band packet that asks for a completion, and resolves with the
+   * completion's payload (padding included: protocols carry their own lengths).
+   * @throws {GuestChannelClosedError} when the channel closes first
+   */
+  async request(payload: Uint8Array): Promise<Uint8Array> {
+    const transactionId = this.nextTransactionId++;
+    if (this.nextTransactionId > Number.MAX_SAFE_INTEGER) this.nextTransactionId = 1;
+    const done = new Promise<Uint8Array>((resolve, reject) => this.pending.set(transactionId, { resolve, reject }));
+    await this.send(payload, transactionId, true);
+    return done;
+  }
+
+  /**
+   * Writes an in-band packet and publishes it (signalling the host if it may be asleep); waits for
+   * space while the ring is full.
+   * @throws {GuestChannelClosedError} when the channel closes first
+   */
+  async send(payload: Uint8Array, transactionId = 0, completionRequested = false): Promise<void> {
+    const outgoing = this.endpoint.outgoing;
+    for (;;) {
+      if (this.closed) throw new GuestChannelClosedError(this.id);
+      if (outgoing.writeInband(payload, transactionId, completionRequested).ok) break;
+      await this.endpoint.waitAsync({ space: inbandFootprint(payload.length) });
+    }
+    this.endpoint.flush();
+  }
+
+  /** The host signalled this channel. */
+  notify(): void {
+    this.interrupt.ring();
+  }
+
+  /** Stops the reader loop and fails requests still in flight. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.interrupt.ring();
+    await this.loop;
+    for (const waiter of this.pending.values()) waiter.reject(new GuestChannelClosedError(this.id));
+    this.pending.clear();
+    this.unsolicited$.complete();
+  }
+
+  private async read(): Promise<void> {
+    const onPacket = (packet: IncomingPacket): void => {
+      if (packet.kind === 'completion') {
+        const id = packet.transactionId;
+        const waiter = id <= BigInt(Number.MAX_SAFE_INTEGER) ? this.pending.get(Number(id)) : undefined;
+        if (waiter) {
+          this.pending.delete(Number(id));
+          waiter.resolve(packet.payload().slice());
+          return;
+        }
+      }
+      this.unsolicited$.next({ kind: packet.kind, transactionId: packet.transactionId, payload: packet.payload().slice() });
+    };
+    try {
+      while (!this.closed) {
+        if (this.endpoint.drain(onPacket, BATCH) === 0) await this.endpoint.waitAsync({ packets: true });
+      }
+    } catch (error) {
+      // The host corrupted the ring: fail what waits on it; the driver sees the closed channel.
+      this.closed = true;
+      for (const waiter of this.pending.values()) waiter.reject(error as Error);
+      this.pending.clear();
+      this.unsolicited$.error(error);
+    }
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * The guest kernel's VMBus: the thin async driver around the sans-IO `VmbusClient` (STYLE rule
+ * 19). It connects (newest version first, falling back), collects offers, and opens channels the
+ * way Linux's `vmbus_open` does: allocate ring pages in the guest's own memory, clear both control
+ * pages and set the pending-send-size feature, describe the pages in a GPADL, wait for
+ * GPADL_CREATED, send OPENCHANNEL, wait for OPENCHANNEL_RESULT. Closing sends CLOSECHANNEL, tears
+ * the GPADL down and frees the pages. Host messages come in through
+ * {@link VmbusGuest.handleMessage}, channel signals through {@link VmbusGuest.handleSignal}.
+ */
+import { Subject, mergeMap, type Observable } from 'rxjs';
+import type {
+  GuestPageAllocator} from '@viridian/vmbus';
+import {
+  ChannelMessageType,
+  ChannelRegion,
+  ChannelStatus,
+  PAGE_SIZE,
+  VmbusClient,
+  encodeChannelMessage,
+  type ChannelId,
+  type ClientEvent,
+  type GpadlId,
+  type GuestToHostMessage,
+  type OfferChannelMessage,
+  type VmbusVersion,
+} from '@viridian/vmbus';
+import { GuestOutOfMemoryError, VmbusOperationError } from '../errors.ts';
+import { GuestChannel } from './guest-channel.ts';
+import type { GuestTransport } from './guest-transport.ts';
+
+/** Options of a {@link VmbusGuest}. */
+export interface VmbusGuestOptions {
+  readonly transport: GuestTransport;
+  /** The guest's own memory (GPA = byte offset). */
+  readonly memory: SharedArrayBuffer;
+  /** Where ring pages come from. */
+  readonly pages: GuestPageAllocator;
+  /** Newest version to propose (default: the newest known). */
+  readonly maxVersion?: VmbusVersion;
+}
+
+/** Ring sizes for a channel, control pages included (multiples of 4096, at least 8 KiB). */
+export interface RingSizes {
+  readonly sendRingBytes: number;
+  readonly receiveRingBytes: number;
+}
+
+/** Offers added or withdrawn while the guest runs. */
+export type OfferChange = { readonly kind: 'added'; readonly offer: OfferChannelMessage } | { readonly kind: 'rescinded'; readonly channel: ChannelId };
+
+export class VmbusGuest {
+  readonly client: VmbusClient;
+  private readonly events = new Subject<ClientEvent>();
+  private readonly outbox: { bytes: Uint8Array; connectionId: number; contact: boolean }[] = [];
+  private readonly open = new Map<ChannelId, { channel: GuestChannel; gpadlId: GpadlId }>();
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(private readonly options: VmbusGuestOptions) {
+    this.client = new VmbusClient(
+      { send: (message, connectionId) => this.post(message, connectionId), emit: (event) => this.events.next(event) },
+      options.maxVersion === undefined ? {} : { maxVersion: options.maxVersion },
+    );
+  }
+
+  /** Every client event (results, offers, rescinds, protocol errors). */
+  get events$(): Observable<ClientEvent> {
+    return this.events.asObservable();
+  }
+
+  /**
+   * Connects and collects the initial offers.
+   * @throws {VmbusOperationError} when the host refuses every version
+   */
+  async connect(): Promise<{ version: VmbusVersion; offers: OfferChannelMessage[] }> {
+    const delivered = this.next((e) => e.kind === 'allOffersDelivered' || e.kind === 'connectFailed');
+    this.client.connect();
+    const event = await delivered;
+    if (event.kind === 'connectFailed') throw new VmbusOperationError('connect', 0, 'the host refused every VMBus version');
+    const offers = this.client.channelIds().map((id) => this.client.channel(id)!.offer);
+    return { version: this.client.version!, offers };
+  }
+
+  /** Offers added (hot add) and rescinded while running. */
+  get offerChanges$(): Observable<OfferChange> {
+    return this.events.pipe(
+      mergeMap((e): OfferChange[] => {
+        if (e.kind === 'offer' && !e.initial) return [{ kind: 'added', offer: e.offer }];
+        if (e.kind === 'rescinded') return [{ kind: 'rescinded', channel: e.channel }];
+        return [];
+      }),
+    );
+  }
+
+  /**
+   * Opens an offered channel with rings of the given sizes in guest memory.
+   * @throws {GuestOutOfMemoryError} when the ring pages cannot be allocated
+   * @throws {VmbusOperationError} when the host refuses the GPADL or the open
+   */
+  async openChannel(id: ChannelId, sizes: RingSizes): Promise<GuestChannel> {
+    const offer = this.client.channel(id)?.offer;
+    if (offer === undefined) throw new VmbusOperationError('open', ChannelStatus.unsuccessful, `channel ${id} was not offered`);
+    const count = (sizes.sendRingBytes + sizes.receiveRingBytes) / PAGE_SIZE;
+    const firstPfn = this.options.pages.allocate(count);
+    if (firstPfn === undefined) throw new GuestOutOfMemoryError(count);
+    try {
+      const region = new ChannelRegion(this.options.memory, firstPfn * PAGE_SIZE, sizes.sendRingBytes, sizes.receiveRingBytes);
+      region.initialize();
+      const pfns = Array.from({ length: count }, (_, i) => firstPfn + i);
+      const gpadlId = this.client.createGpadl(id, { byteOffset: 0, byteCount: count * PAGE_SIZE, pfns });
+      const created = await this.next((e) => e.kind === 'gpadlCreated' && e.gpadlId === gpadlId);
+      if (created.kind === 'gpadlCreated' && created.status !== ChannelStatus.success) throw new VmbusOperationError('gpadl', created.status, `GPADL for channel ${id}`);
+      const openId = this.client.openChannel(id, { gpadlId, downstreamPageOffset: region.downstreamPageOffset });
+      const result = await this.next((e) => e.kind === 'openResult' && e.openId === openId && e.channel === id);
+      if (result.kind === 'openResult' && result.status !== ChannelStatus.success) {
+        await this.teardown(id, gpadlId);
+        throw new VmbusOperationError('open', result.status, `channel ${id}`);
+      }
+      const channel = new GuestChannel(id, offer, region, () => this.options.transport.signalHost(offer.connectionId), { firstPfn, count });
+      this.open.set(id, { channel, gpadlId });
+      return channel;
+    } catch (error) {
+      this.options.pages.free(firstPfn, count);
+      throw error;
+    }
+  }
+
+  /** Closes an open channel: CLOSECHANNEL, GPADL teardown, pages freed. */
+  async closeChannel(channel: GuestChannel): Promise<void> {
+    const entry = this.open.get(channel.id);
+    if (entry === undefined) return;
+    this.open.delete(channel.id);
+    await channel.close();
+    this.client.closeChannel(channel.id);
+    await this.teardown(channel.id, entry.gpadlId);
+    this.options.pages.free(channel.ringPages.firstPfn, channel.ringPages.count);
+  }
+
+  /** Acknowledges a rescind after the driver closed the channel (RELID_RELEASED). */
+  release(id: ChannelId): void {
+    this.client.releaseChannel(id);
+  }
+
+  /** A channel-management message the host posted to this VP's VMBus SINT. */
+  handleMessage(bytes: Uint8Array): void {
+    this.client.handle(bytes);
+  }
+
+  /** The host signalled channel `id` (its event flag fired). */
+  handleSignal(id: ChannelId): void {
+    this.open.get(id)?.channel.notify();
+  }
+
+  private async teardown(id: ChannelId, gpadlId: GpadlId): Promise<void> {
+    const torn = this.next((e) => e.kind === 'gpadlTornDown' && e.gpadlId === gpadlId);
+    this.client.teardownGpadl(id, gpadlId);
+    await torn;
+  }
+
+  /** The next event matching `match`. */
+  private next(match: (event: ClientEvent) => boolean): Promise<ClientEvent> {
+    return new Promise((resolve) => {
+      const subscription = this.events.subscribe((event) => {
+        if (match(event)) {
+          subscription.unsubscribe();
+          resolve(event);
+        }
+      });
+    });
+  }
+
+  private post(message: GuestToHostMessage, connectionId: number): void {
+    this.outbox.push({ bytes: encodeChannelMessage(message), connectionId, contact: message.type === ChannelMessageType.initiateContact });
+    this.flushOutbox();
+  }
+
+  private flushOutbox(): void {
+    while (this.outbox.length > 0) {
+      const next = this.outbox[0]!;
+      const outcome = this.options.transport.postMessage(next.bytes, next.connectionId);
+      if (outcome === 'retry') {
+        this.retryTimer ??= setTimeout(() => {
+          this.retryTimer = undefined;
+          this.flushOutbox();
+        }, 1);
+        return;
+      }
+      this.outbox.shift();
+      if (outcome === 'no-connection' && next.contact) this.client.contactPostFailed();
+    }
+  }
+}

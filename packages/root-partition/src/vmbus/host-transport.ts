@@ -1,0 +1,17 @@
+/**
+ * How the root's VMBus host reaches one child: post a channel-management message to the guest's
+ * VMBus SINT, and raise a channel's interrupt in the guest. Over the hypervisor these are
+ * HvPostMessage and HvSignalEvent on connections the root made to ports in the child; in-process
+ * tests connect them directly.
+ */
+import type { ChannelId } from '@viridian/vmbus';
+
+export interface HostTransport {
+  /**
+   * Posts a VMBus message (at most 240 bytes) to the guest's VP `targetVp`. Returns false when the
+   * guest's message buffers are full (HV_STATUS_INSUFFICIENT_BUFFERS): the host retries later.
+   */
+  postMessage(bytes: Uint8Array, targetVp: number): boolean;
+  /** Raises channel `channel`'s interrupt at the guest's VP `targetVp` (event flag = the channel id). */
+  signalChannel(channel: ChannelId, targetVp: number): void;
+}

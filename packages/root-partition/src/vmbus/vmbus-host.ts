@@ -1,0 +1,219 @@
+/**
+ * The root's VMBus host for one child partition: the thin driver around the sans-IO
+ * `VmbusServer` (STYLE rule 19). Guest messages come in through {@link VmbusHost.handleMessage},
+ * guest channel signals through {@link VmbusHost.handleSignal}; messages for the guest leave
+ * through the {@link HostTransport}, queued and retried when the guest's message buffers are
+ * full. Devices ({@link VmbusDevice}) are offered with {@link VmbusHost.addDevice}; when the guest
+ * opens one, its rings are mapped over the guest's GPADL (checked against guest memory) and the
+ * device's handler is started on a {@link HostChannel}.
+ *
+ * Every guest mistake the server reports is counted and logged at a limited rate; nothing a guest
+ * sends throws out of here.
+ */
+import type { Logger } from 'pino';
+import { Subject, type Observable } from 'rxjs';
+import {
+  ChannelStatus,
+  VmbusServer,
+  encodeChannelMessage,
+  gpadlChannelRings,
+  type ChannelId,
+  type HostToGuestMessage,
+  type ServerEvent,
+  type VmbusVersion,
+} from '@viridian/vmbus';
+import { RateLimitedLog } from '../logging/rate-limited-log.ts';
+import { HostChannel } from './host-channel.ts';
+import type { HostTransport } from './host-transport.ts';
+import type { ChannelHandler, VmbusDevice } from './vmbus-device.ts';
+
+/** Options of a {@link VmbusHost}. */
+export interface VmbusHostOptions {
+  readonly transport: HostTransport;
+  /** The child's guest memory (the root holds its children's memory, ARCHITECTURE.md). */
+  readonly guestMemory: SharedArrayBuffer;
+  readonly logger: Logger;
+  /** Newest VMBus version to accept (default: the newest known). */
+  readonly maxVersion?: VmbusVersion;
+  /** The child's VP count (bounds target VPs). */
+  readonly vpCount?: number;
+}
+
+/** A device offered on this connection and, while open, its channel. */
+interface DeviceSlot {
+  readonly device: VmbusDevice;
+  channel: HostChannel | undefined;
+  handler: ChannelHandler | undefined;
+  targetVp: number;
+}
+
+export class VmbusHost {
+  readonly server: VmbusServer;
+  private readonly devices = new Map<ChannelId, DeviceSlot>();
+  private readonly outbox: { bytes: Uint8Array; targetVp: number }[] = [];
+  private readonly events = new Subject<ServerEvent>();
+  private readonly problems: RateLimitedLog;
+  private targetVcpu = 0;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(private readonly options: VmbusHostOptions) {
+    this.problems = new RateLimitedLog(options.logger);
+    this.server = new VmbusServer(
+      { send: (message) => this.post(message), emit: (event) => this.onServerEvent(event) },
+      {
+        guestMemoryPages: Math.floor(options.guestMemory.byteLength / 4096),
+        ...(options.maxVersion === undefined ? {} : { maxVersion: options.maxVersion }),
+        vpCount: options.vpCount ?? 1,
+      },
+    );
+  }
+
+  /** Everything the server reports (connections, opens, closes, GPADLs, protocol errors). */
+  get events$(): Observable<ServerEvent> {
+    return this.events.asObservable();
+  }
+
+  /** The open channel of a device, if it is open. */
+  channel(id: ChannelId): HostChannel | undefined {
+    return this.devices.get(id)?.channel;
+  }
+
+  /**
+   * Offers `device` to the guest (at once if the guest has asked for offers: hot add).
+   * @throws {ChannelIdsExhaustedError} when all channel ids are taken
+   */
+  addDevice(device: VmbusDevice): ChannelId {
+    const id = this.server.offerChannel({
+      interfaceType: device.offer.interfaceType,
+      interfaceInstance: device.offer.interfaceInstance,
+      ...(device.offer.userDefined === undefined ? {} : { userDefined: device.offer.userDefined }),
+      subChannelIndex: device.offer.subChannelIndex ?? 0,
+    });
+    this.devices.set(id, { device, channel: undefined, handler: undefined, targetVp: 0 });
+    return id;
+  }
+
+  /** Rescinds a device: its channel stops first, then the guest is told (hot remove). */
+  async removeDevice(id: ChannelId): Promise<void> {
+    const slot = this.devices.get(id);
+    if (slot === undefined) return;
+    await this.stopChannel(slot);
+    this.server.rescindChannel(id);
+  }
+
+  /** A channel-management message the guest posted to the VMBus message port. */
+  handleMessage(bytes: Uint8Array): void {
+    this.server.handle(bytes);
+    this.flushOutbox();
+  }
+
+  /** The guest signalled channel `id` (its event flag fired in the root). */
+  handleSignal(id: ChannelId): void {
+    this.devices.get(id)?.channel?.notify();
+  }
+
+  /** Stops every channel (the child is going away). */
+  async close(): Promise<void> {
+    clearTimeout(this.retryTimer);
+    await Promise.all([...this.devices.values()].map((slot) => this.stopChannel(slot)));
+    this.events.complete();
+  }
+
+  private post(message: HostToGuestMessage): void {
+    this.outbox.push({ bytes: encodeChannelMessage(message), targetVp: this.targetVcpu });
+    this.flushOutbox();
+  }
+
+  /** Posts queued messages in order; on full guest buffers, retries shortly. */
+  private flushOutbox(): void {
+    while (this.outbox.length > 0) {
+      const next = this.outbox[0]!;
+      if (!this.options.transport.postMessage(next.bytes, next.targetVp)) {
+        this.retryTimer ??= setTimeout(() => {
+          this.retryTimer = undefined;
+          this.flushOutbox();
+        }, 1);
+        return;
+      }
+      this.outbox.shift();
+    }
+  }
+
+  private onServerEvent(event: ServerEvent): void {
+    this.events.next(event);
+    switch (event.kind) {
+      case 'connected':
+        this.targetVcpu = event.info.targetVcpu;
+        break;
+      case 'openRequested':
+        void this.open(event.channel, event.ring, event.request.downstreamPageOffset, event.request.targetVp);
+        break;
+      case 'closeRequested':
+        void this.closeChannel(event.channel);
+        break;
+      case 'protocolError':
+        this.problems.warn(event.reason, { detail: event.detail, messageType: event.messageType }, 'guest broke the VMBus protocol');
+        break;
+      case 'modifyRequested': {
+        const slot = this.devices.get(event.channel);
+        if (slot) slot.targetVp = event.targetVp;
+        break;
+      }
+      case 'channelReleased':
+        this.devices.delete(event.channel);
+        break;
+      case 'disconnected':
+      case 'gpadlCreated':
+      case 'gpadlTornDown':
+      case 'tlConnectRequested':
+        break;
+      default:
+        event satisfies never;
+    }
+  }
+
+  /** Maps the rings over the guest's GPADL, asks the device, and answers OPENCHANNEL. */
+  private async open(id: ChannelId, ring: Parameters<typeof gpadlChannelRings>[1], downstreamPageOffset: number, targetVp: number): Promise<void> {
+    const slot = this.devices.get(id);
+    if (slot === undefined) {
+      this.server.completeOpen(id, ChannelStatus.unsuccessful);
+      return;
+    }
+    const log = this.options.logger.child({ channel: id, device: slot.device.name });
+    let channel: HostChannel;
+    try {
+      const rings = gpadlChannelRings(this.options.guestMemory, ring, downstreamPageOffset);
+      slot.targetVp = targetVp;
+      channel = new HostChannel(id, rings, () => this.options.transport.signalChannel(id, slot.targetVp), log, this.problems);
+    } catch (error) {
+      this.problems.warn('bad-ring-gpadl', { channel: id, detail: (error as Error).message }, 'guest opened a channel over an unusable GPADL');
+      this.server.completeOpen(id, ChannelStatus.unsuccessful);
+      this.flushOutbox();
+      return;
+    }
+    try {
+      const handler = await slot.device.open(channel);
+      slot.channel = channel;
+      slot.handler = handler;
+      if (this.server.completeOpen(id, ChannelStatus.success)) channel.start(handler);
+    } catch (error) {
+      log.warn({ err: error }, 'device refused to open');
+      this.server.completeOpen(id, ChannelStatus.unsuccessful);
+    }
+    this.flushOutbox();
+  }
+
+  private async closeChannel(id: ChannelId): Promise<void> {
+    const slot = this.devices.get(id);
+    if (slot) await this.stopChannel(slot);
+    this.server.completeClose(id);
+    this.flushOutbox();
+  }
+
+  private async stopChannel(slot: DeviceSlot): Promise<void> {
+    const channel = slot.channel;
+    slot.channel = undefined;
+    slot.handler = undefined;
+    if (channel) await channel.stop();
+  }
+}

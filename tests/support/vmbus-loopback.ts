@@ -49,8 +49,7 @@ export function vmbusLoopback(options: LoopbackOptions = {}): Loopback {
         queueMicrotask(() => host.handleMessage(copy));
         return 'ok';
       },
-      // Offers use the channel id as the connection id: the signal names the channel.
-      signalHost: (connectionId) => queueMicrotask(() => host.handleSignal(connectionId as ChannelId)),
+      signalHost: (connectionId) => queueMicrotask(() => host.handleSignal(VmbusHost.channelOfConnection(connectionId))),
     },
     memory,
     pages: new GuestPageAllocator(memory.byteLength / 4096, 16),

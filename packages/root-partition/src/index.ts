@@ -4,7 +4,7 @@
  */
 
 // VMBus host and the VSP framework
-export { VmbusHost } from './vmbus/vmbus-host.ts';
+export { VmbusHost, CHANNEL_CONNECTION_BASE } from './vmbus/vmbus-host.ts';
 export type { VmbusHostOptions } from './vmbus/vmbus-host.ts';
 export { HostChannel } from './vmbus/host-channel.ts';
 export type { ObservedPacket, HostChannelCounters } from './vmbus/host-channel.ts';

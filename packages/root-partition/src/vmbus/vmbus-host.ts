@@ -27,6 +27,12 @@ import { HostChannel } from './host-channel.ts';
 import type { HostTransport } from './host-transport.ts';
 import type { ChannelHandler, VmbusDevice } from './vmbus-device.ts';
 
+/**
+ * A channel's interrupt connection id (the offer's `connection_id`, which the guest signals) is
+ * this plus the channel id: clear of the VMBus message connections 1-4.
+ */
+export const CHANNEL_CONNECTION_BASE = 0x1000;
+
 /** Options of a {@link VmbusHost}. */
 export interface VmbusHostOptions {
   readonly transport: HostTransport;
@@ -64,6 +70,7 @@ export class VmbusHost {
         guestMemoryPages: Math.floor(options.guestMemory.byteLength / 4096),
         ...(options.maxVersion === undefined ? {} : { maxVersion: options.maxVersion }),
         vpCount: options.vpCount ?? 1,
+        channelConnectionBase: CHANNEL_CONNECTION_BASE,
       },
     );
   }
@@ -105,6 +112,11 @@ export class VmbusHost {
   handleMessage(bytes: Uint8Array): void {
     this.server.handle(bytes);
     this.flushOutbox();
+  }
+
+  /** The channel a guest's interrupt connection id belongs to. */
+  static channelOfConnection(connectionId: number): ChannelId {
+    return (connectionId - CHANNEL_CONNECTION_BASE) as ChannelId;
   }
 
   /** The guest signalled channel `id` (its event flag fired in the root). */

@@ -51,6 +51,11 @@ export interface VmbusServerOptions extends GpadlTableLimits {
   readonly vpCount?: number;
   /** The message connection id returned in VERSION_RESPONSE from 5.0 on (default 1). */
   readonly messageConnectionId?: number;
+  /**
+   * An offer's default connection id (the one the guest signals) is this plus the channel id
+   * (default 0). Keep it clear of the VMBus message connection ids 1-4.
+   */
+  readonly channelConnectionBase?: number;
 }
 
 /** What a device offers. Unset fields are zero; `userDefined` is padded to 120 bytes. */
@@ -174,7 +179,7 @@ export class VmbusServer {
       monitorId: params.monitorId ?? 0,
       monitorAllocated: params.monitorAllocated ?? false,
       dedicatedInterrupt: params.dedicatedInterrupt ?? false,
-      connectionId: params.connectionId ?? id,
+      connectionId: params.connectionId ?? (this.options.channelConnectionBase ?? 0) + id,
     };
     for (const [name, value, max] of [
       ['channelFlags', offer.channelFlags, 0xffff],

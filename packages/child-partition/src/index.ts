@@ -14,5 +14,11 @@ export type { GuestTransport, PostOutcome } from './vmbus/guest-transport.ts';
 export type { VscDriver } from './drivers/vsc-driver.ts';
 export { EchoClient, echoDriver } from './drivers/echo/driver.ts';
 
+export { ReportClient, reportDriver } from './drivers/report/driver.ts';
+
+// The guest kernel and the API guest programs use
+export type { GuestApi, GuestProgram } from './kernel/guest-api.ts';
+export type { GuestKernelArgs } from './kernel/guest-kernel.ts';
+
 // Errors
 export { GuestKernelError, GuestChannelClosedError, VmbusOperationError, GuestOutOfMemoryError } from './errors.ts';

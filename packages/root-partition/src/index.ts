@@ -3,6 +3,12 @@
  * devices, and (to come) the real drivers, the virtual switch, the management service and the CLI.
  */
 
+// Script API: boot a host, create and run VMs
+export { Host, MiB, ManagementRequestError } from './host/host.ts';
+export type { HostOptions, CreateVmOptions } from './host/host.ts';
+export { Vm, GuestProgramError } from './host/vm.ts';
+export type { DeviceSpec, VmSpec } from './kernel/management-protocol.ts';
+
 // VMBus host and the VSP framework
 export { VmbusHost, CHANNEL_CONNECTION_BASE } from './vmbus/vmbus-host.ts';
 export type { VmbusHostOptions } from './vmbus/vmbus-host.ts';
@@ -14,6 +20,9 @@ export type { VmbusDevice, DeviceOffer, ChannelHandler } from './vmbus/vmbus-dev
 // Devices
 export { echoDevice } from './devices/echo/index.ts';
 export type { EchoDevice, EchoDeviceOptions, EchoMetrics } from './devices/echo/index.ts';
+
+export { reportDevice, parseReport } from './devices/report/device.ts';
+export type { GuestReport, ReportRefusal } from './devices/report/device.ts';
 
 // Logging
 export { RateLimitedLog } from './logging/rate-limited-log.ts';

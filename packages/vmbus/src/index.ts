@@ -176,3 +176,4 @@ export { GuestRangeAccess, GpaRangeAccess, GpadlMemory } from './memory/gpa-rang
 export { GuestPageAllocator } from './memory/guest-page-allocator.ts';
 export { GuestMemoryError, PageAllocationError } from './errors.ts';
 export type { GuestMemoryErrorReason, PageAllocationErrorReason } from './errors.ts';
+export { ReportProtocol, ReportHeader, ReportOutcome } from './devices/report/protocol.ts';

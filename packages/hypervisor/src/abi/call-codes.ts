@@ -39,6 +39,12 @@ export const HvCallCode = {
   SignalEvent: 0x005d,
   CreatePort: 0x0095,
   ConnectPort: 0x0096,
+  /**
+   * Viridian extension (not in the TLFS): a parent VP takes hold of a child's guest memory. Hyper-V's
+   * root holds its children's memory because it deposited the pages; in one process the buffer must
+   * be handed over, to the asking parent VP only. Input: the child's partition id (8 bytes).
+   */
+  ViridianGetChildMemory: 0x8001,
 } as const;
 
 /** One implemented call code. */
@@ -63,6 +69,7 @@ const rep = (header: number, element: number, outputElement = 0): CallShape => (
 
 /** The shape of each implemented call (input layouts are in `inputs.ts`). */
 export const CALL_SHAPES: Readonly<Record<HvCallCodeValue, CallShape>> = Object.freeze({
+  [HvCallCode.ViridianGetChildMemory]: simple(8),
   [HvCallCode.CreatePartition]: simple(16, 8),
   [HvCallCode.InitializePartition]: simple(8),
   [HvCallCode.FinalizePartition]: simple(8),

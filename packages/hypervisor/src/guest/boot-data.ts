@@ -11,6 +11,9 @@ import { VpPageLayout } from '../abi/vp-page.ts';
 /** What a VP worker posts once its runtime is loaded and it waits for its boot message. */
 export const VP_READY_MESSAGE = 'viridian-vp-ready';
 
+/** The `kind` of the message carrying a child's memory to its parent's VP (ViridianGetChildMemory). */
+export const CHILD_MEMORY_MESSAGE = 'viridian-child-memory';
+
 /** The boot message of a VP worker. */
 export interface VpBootData {
   readonly kind: 'viridian-vp';

@@ -248,6 +248,15 @@ export class HypercallClient {
     return this.fast(HvCallCode.DisconnectPort, connectionPartition, BigInt(connectionId >>> 0));
   }
 
+  /**
+   * ViridianGetChildMemory: asks the hypervisor to hand child `id`'s guest memory to this VP's
+   * worker (received with `VpContext.childMemory`). Returns the status.
+   */
+  getChildMemory(id: bigint): number {
+    this.input.setBigUint64(0, id, true);
+    return this.call(HvCallCode.ViridianGetChildMemory).status;
+  }
+
   /** Posts `payload` (at most 240 bytes) as a message of `type` on connection `connectionId`. */
   postMessage(connectionId: number, type: number, payload: Uint8Array): number {
     const i = this.input;

@@ -16,6 +16,7 @@ import {
   initializePartition,
   setPartitionProperty,
 } from './calls/partition-calls.ts';
+import { getChildMemory } from './calls/child-memory-call.ts';
 import { connectPort, createPort, deletePort, disconnectPort, postMessage, signalEvent } from './calls/port-calls.ts';
 import { createVp, deleteVp, getVpRegisters, installIntercept, setVpRegisters } from './calls/vp-calls.ts';
 
@@ -56,4 +57,5 @@ export const CALL_TABLE: Readonly<Record<HvCallCodeValue, CallEntry>> = Object.f
   [HvCallCode.SignalEvent]: entry('SignalEvent', signalEvent, P.SignalEvents),
   [HvCallCode.CreatePort]: entry('CreatePort', createPort, P.CreatePort),
   [HvCallCode.ConnectPort]: entry('ConnectPort', connectPort, P.ConnectPort),
+  [HvCallCode.ViridianGetChildMemory]: entry('ViridianGetChildMemory', getChildMemory, P.CreatePartitions),
 });

@@ -75,6 +75,16 @@ export class VpWorker {
     return this.current ? this.current.terminate() : Promise.resolve(0);
   }
 
+  /**
+   * Posts `message` to the VP's worker (the only way a buffer reaches a running VP). The VP
+   * receives it synchronously after its hypercall completes. Returns false without a worker.
+   */
+  deliver(message: unknown): boolean {
+    if (this.current === undefined || this.cancelled) return false;
+    this.current.postMessage(message);
+    return true;
+  }
+
   /** @internal Whether `terminate` was called. */
   get stopped(): boolean {
     return this.cancelled;

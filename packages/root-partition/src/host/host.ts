@@ -1,0 +1,137 @@
+/**
+ * The script API: boot a host, create VMs with devices and guest programs, run them, read their
+ * results. `Host.boot` starts the hypervisor with the root partition's kernel; every later action
+ * is a request to the root's management service (the root owns the VMs, as Hyper-V's VMMS does).
+ *
+ * ```ts
+ * const host = await Host.boot({ memoryBytes: 512 * MiB });
+ * const vm = await host.createVm({ name: 'a', memoryBytes: 32 * MiB, program: new URL('./guest.ts', import.meta.url), devices: [{ kind: 'echo' }] });
+ * await vm.start();
+ * console.log(await vm.result);
+ * await host.shutdown();
+ * ```
+ */
+import { once } from 'node:events';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { Hypervisor } from '@viridian/hypervisor';
+import { compileWorkerEntry } from '@viridian/worker-bootstrap';
+import type { DeviceSpec, ManagementEvent, ManagementReply, ManagementRequest, RootBootData } from '../kernel/management-protocol.ts';
+import { Vm } from './vm.ts';
+
+export const MiB = 1024 * 1024;
+
+/** Options of {@link Host.boot}. */
+export interface HostOptions {
+  /** The host's memory budget for all partitions (default 1 GiB). */
+  readonly memoryBytes?: number;
+  /** The root partition's log level (pino; default 'warn'). */
+  readonly logLevel?: string;
+}
+
+/** What {@link Host.createVm} takes. */
+export interface CreateVmOptions {
+  readonly name: string;
+  readonly memoryBytes: number;
+  /** The guest program: a module whose default export is `(guest, args) => result`. */
+  readonly program: URL | string;
+  readonly args?: unknown;
+  readonly devices?: readonly DeviceSpec[];
+}
+
+/** A management request the root refused. */
+export class ManagementRequestError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ManagementRequestError';
+  }
+}
+
+const require = createRequire(import.meta.url);
+
+export class Host {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+  private readonly vms = new Map<string, Vm>();
+
+  private constructor(
+    readonly hypervisor: Hypervisor,
+    private readonly port: MessagePort,
+  ) {
+    port.on('message', (message: ManagementReply | ManagementEvent) => this.onMessage(message));
+  }
+
+  /** Boots the hypervisor and the root partition, and waits for the root's management service. */
+  static async boot(options: HostOptions = {}): Promise<Host> {
+    const { port1, port2 } = new MessageChannel();
+    const data: RootBootData = {
+      management: port2,
+      guestKernel: pathToFileURL(require.resolve('@viridian/child-partition/kernel')).href,
+      logLevel: options.logLevel ?? 'warn',
+    };
+    const ready = once(port1, 'message');
+    const hypervisor = Hypervisor.boot({
+      memoryBytes: options.memoryBytes ?? 1024 * MiB,
+      root: { entry: new URL('../kernel/root-kernel.ts', import.meta.url), data, transferList: [port2] },
+    });
+    const [first] = (await ready) as [ManagementEvent];
+    if (first.event !== 'root-ready') throw new Error(`the root partition said ${JSON.stringify(first)} before it was ready`);
+    return new Host(hypervisor, port1);
+  }
+
+  /**
+   * Creates a VM (suspended: call `vm.start()`).
+   * @throws {ManagementRequestError} when the root refuses the spec
+   * @throws {WorkerCompileError} when the guest program does not compile
+   */
+  async createVm(options: CreateVmOptions): Promise<Vm> {
+    // VPs run plain JavaScript: a TypeScript program is compiled once, here, like VP entries.
+    const program = (await compileWorkerEntry(options.program)).href;
+    const spec = { name: options.name, memoryBytes: options.memoryBytes, program, args: options.args, devices: options.devices ?? [] };
+    const { partitionId } = (await this.request({ op: 'create-vm', spec })) as { partitionId: string };
+    const vm = new Vm(options.name, BigInt(partitionId), (request) => this.request(request));
+    this.vms.set(options.name, vm);
+    return vm;
+  }
+
+  /** Stops every partition and the hypervisor. */
+  async shutdown(): Promise<void> {
+    for (const vm of this.vms.values()) vm.fail(new Error('the host shut down'));
+    this.port.close();
+    await this.hypervisor.shutdown();
+  }
+
+  private request(request: DistributiveOmit<ManagementRequest, 'id'>): Promise<unknown> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.port.postMessage({ ...request, id });
+    });
+  }
+
+  private onMessage(message: ManagementReply | ManagementEvent): void {
+    if ('id' in message) {
+      const waiter = this.pending.get(message.id);
+      this.pending.delete(message.id);
+      if (message.ok) waiter?.resolve(message.value);
+      else waiter?.reject(new ManagementRequestError(message.error.code, message.error.message));
+      return;
+    }
+    switch (message.event) {
+      case 'vm-report':
+        this.vms.get(message.vm)?.report(message);
+        break;
+      case 'vm-crashed':
+        this.vms.get(message.vm)?.fail(new Error(`VM ${message.vm} crashed: ${message.reason}`));
+        break;
+      case 'root-ready':
+        break;
+    }
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

@@ -86,6 +86,10 @@ export class ManagementService {
       throw new ManagementError('VIRIDIAN_VM_BAD_SPEC', `memory ${spec.memoryBytes} must be a multiple of 4096 of at least 1 MiB`);
     }
     if (typeof spec.program !== 'string' || !spec.program.startsWith('file:')) throw new ManagementError('VIRIDIAN_VM_BAD_SPEC', 'program must be a file URL');
+    const devices = Array.isArray(spec.devices) ? spec.devices : [];
+    for (const device of devices) {
+      if (device?.kind !== 'echo') throw new ManagementError('VIRIDIAN_VM_BAD_SPEC', `unknown device kind ${String((device as { kind?: unknown })?.kind)}`);
+    }
     const partition = createChildPartition(this.vp.hypercalls, {
       memoryBytes: spec.memoryBytes,
       entry: this.guestKernel,
@@ -95,8 +99,7 @@ export class ManagementService {
     });
     const vmbus = this.vmbus.attachChild(partition.id, this.acquireChildMemory(partition.id));
     const echo: EchoDevice[] = [];
-    for (const device of spec.devices ?? []) {
-      if (device?.kind !== 'echo') throw new ManagementError('VIRIDIAN_VM_BAD_SPEC', `unknown device kind ${String((device as { kind?: unknown })?.kind)}`);
+    for (const _device of devices) {
       const created = echoDevice();
       echo.push(created);
       this.vmbus.addDevice(vmbus, created);

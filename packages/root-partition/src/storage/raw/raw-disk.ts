@@ -1,0 +1,116 @@
+/**
+ * A raw image: the file's bytes are the disk's bytes. The virtual size is the file size rounded
+ * down to whole logical sectors (a ragged tail is ignored, never written). Reads and writes go
+ * straight to the file; trim is a no-op (Node has no hole punching), so `trimReadsZeros` is false.
+ */
+import { DiskClosedError, DiskReadOnlyError, DiskUnsupportedError } from '../errors.ts';
+import type { HostFile } from '../host-file.ts';
+import { checkRange, checkVirtualSize } from '../request-checks.ts';
+import type { DiskInfo, ResizeOptions, VirtualDisk } from '../virtual-disk.ts';
+
+/** The largest raw image Viridian creates or grows to (2^53 rounded to sectors is impractical). */
+export const RAW_MAX_SIZE = 2 ** 50;
+
+/** A raw disk image. Construct with `openRawDisk`/`createRawDisk` (raw-driver.ts). */
+export class RawDisk implements VirtualDisk {
+  readonly format = 'raw' as const;
+  readonly trimReadsZeros = false;
+  private closed = false;
+
+  constructor(
+    private readonly file: HostFile,
+    private size: number,
+    readonly logicalSectorSize: number,
+    readonly physicalSectorSize: number,
+    readonly readOnly: boolean,
+  ) {}
+
+  get path(): string {
+    return this.file.path;
+  }
+
+  get virtualSize(): number {
+    return this.size;
+  }
+
+  /** @throws see `VirtualDisk.read`. */
+  async read(offset: number, length: number): Promise<Buffer> {
+    this.checkOpen();
+    checkRange(offset, length, this.size, this.logicalSectorSize);
+    const target = Buffer.allocUnsafe(length);
+    await this.file.readAt(target, offset);
+    return target;
+  }
+
+  /** @throws see `VirtualDisk.readInto`. */
+  async readInto(offset: number, target: Uint8Array): Promise<void> {
+    this.checkOpen();
+    checkRange(offset, target.byteLength, this.size, this.logicalSectorSize);
+    await this.file.readAt(target, offset);
+  }
+
+  /** @throws see `VirtualDisk.write`. */
+  async write(offset: number, data: Uint8Array): Promise<void> {
+    this.checkWritable();
+    checkRange(offset, data.byteLength, this.size, this.logicalSectorSize);
+    await this.file.writeAt(data, offset);
+  }
+
+  /** @throws see `VirtualDisk.flush`. */
+  async flush(): Promise<void> {
+    this.checkOpen();
+    if (!this.readOnly) await this.file.sync();
+  }
+
+  /** A range check, then nothing: raw files cannot free space portably. @throws see `VirtualDisk.trim`. */
+  async trim(offset: number, length: number): Promise<void> {
+    this.checkWritable();
+    checkRange(offset, length, this.size, this.logicalSectorSize);
+  }
+
+  /** Truncates or extends the file (new bytes are a hole reading zeros). @throws see `VirtualDisk.resize`. */
+  async resize(newSize: number, options: ResizeOptions = {}): Promise<void> {
+    this.checkWritable();
+    checkVirtualSize(newSize, this.logicalSectorSize, RAW_MAX_SIZE);
+    if (newSize < this.size && options.allowShrink !== true) throw new DiskUnsupportedError(this.path, 'shrinking needs allowShrink');
+    await this.file.truncate(newSize);
+    this.size = newSize;
+  }
+
+  info(): DiskInfo {
+    return {
+      path: this.path,
+      format: this.format,
+      virtualSize: this.size,
+      logicalSectorSize: this.logicalSectorSize,
+      physicalSectorSize: this.physicalSectorSize,
+      blockSize: null,
+      fileSize: this.size,
+      allocatedBytes: this.size,
+      readOnly: this.readOnly,
+      parentPath: null,
+      parent: null,
+      details: {},
+    };
+  }
+
+  /** @throws see `VirtualDisk.close`. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      if (!this.readOnly) await this.file.sync();
+    } finally {
+      await this.file.close();
+    }
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new DiskClosedError(this.path);
+  }
+
+  private checkWritable(): void {
+    this.checkOpen();
+    if (this.readOnly) throw new DiskReadOnlyError(this.path);
+  }
+}

@@ -38,8 +38,8 @@ export type {
 } from './ring/incoming-packet.ts';
 export { bytesToRead, bytesFree, fitsInRing, align8, packetFootprint, inbandFootprint } from './ring/ring-space.ts';
 export { pfnCountOf } from './ring/packet-parser.ts';
-export { Doorbell } from './ring/doorbell.ts';
-export type { WaitOutcome } from './ring/doorbell.ts';
+export { Doorbell, LocalInterrupt } from './ring/doorbell.ts';
+export type { WaitOutcome, Interrupt } from './ring/doorbell.ts';
 
 // Channel rings
 export { ChannelRegion } from './channel/channel-region.ts';

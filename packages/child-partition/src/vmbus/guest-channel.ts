@@ -10,7 +10,7 @@
  * outgoing ring makes the sender wait for space (pending_send_sz), never spin.
  */
 import { Subject } from 'rxjs';
-import { ChannelEndpoint, Doorbell, inbandFootprint, type ChannelId, type ChannelRings, type IncomingPacket, type OfferChannelMessage } from '@viridian/vmbus';
+import { ChannelEndpoint, LocalInterrupt, inbandFootprint, type ChannelId, type ChannelRings, type IncomingPacket, type OfferChannelMessage } from '@viridian/vmbus';
 import { GuestChannelClosedError } from '../errors.ts';
 
 /** A packet the host sent that no request waits for (copied out of the ring). */
@@ -26,7 +26,7 @@ export class GuestChannel {
   readonly endpoint: ChannelEndpoint;
   /** Packets from the host that are not completions of this guest's requests. */
   readonly unsolicited$ = new Subject<UnsolicitedPacket>();
-  private readonly interrupt = Doorbell.create();
+  private readonly interrupt = new LocalInterrupt();
   private readonly pending = new Map<number, { resolve: (payload: Uint8Array) => void; reject: (error: Error) => void }>();
   private nextTransactionId = 1;
   private closed = false;

@@ -14,7 +14,7 @@
  */
 import type { Logger } from 'pino';
 import { Subject } from 'rxjs';
-import { ChannelEndpoint, Doorbell, RingCorruptError, inbandFootprint, type ChannelId, type ChannelRings, type IncomingPacket, type TransactionId } from '@viridian/vmbus';
+import { ChannelEndpoint, LocalInterrupt, RingCorruptError, inbandFootprint, type ChannelId, type ChannelRings, type IncomingPacket, type TransactionId } from '@viridian/vmbus';
 import type { RateLimitedLog } from '../logging/rate-limited-log.ts';
 import type { ChannelHandler } from './vmbus-device.ts';
 
@@ -53,7 +53,7 @@ export class HostChannel {
   readonly counters: HostChannelCounters = { packets: 0, batches: 0, corruptions: 0, handlerErrors: 0 };
   /** Every packet received, for tests and tracing (copied only while someone subscribes). */
   readonly received$ = new Subject<ObservedPacket>();
-  private readonly interrupt = Doorbell.create();
+  private readonly interrupt = new LocalInterrupt();
   private stopped = false;
   private readonly backlog: PendingReply[] = [];
   private loop: Promise<void> | undefined;

@@ -1,6 +1,6 @@
 /**
  * One party's end of a channel: its outgoing and incoming rings over a channel's ring pair, its
- * own interrupt (a {@link Doorbell} the peer rings) and the way to signal the peer.
+ * own interrupt (an {@link Interrupt} the peer rings) and the way to signal the peer.
  *
  * It owns the VMBus signalling discipline, for worker code (blocking, `Atomics.wait`) and for
  * async code (`Atomics.waitAsync`) alike:
@@ -15,13 +15,13 @@
 import { IncomingRing, type IncomingRingOptions } from '../ring/incoming-ring.ts';
 import type { IncomingPacket } from '../ring/incoming-packet.ts';
 import { OutgoingRing } from '../ring/outgoing-ring.ts';
-import type { Doorbell } from '../ring/doorbell.ts';
+import type { Interrupt } from '../ring/doorbell.ts';
 import type { ChannelRings, ChannelSide } from './channel-region.ts';
 
 /** Options of a {@link ChannelEndpoint}. */
 export interface ChannelEndpointOptions extends IncomingRingOptions {
-  /** This party's interrupt: the peer rings it. */
-  readonly interrupt: Doorbell;
+  /** This party's interrupt: the peer (or this party's interrupt handler) rings it. */
+  readonly interrupt: Interrupt;
   /** Raises the peer's interrupt (rings its doorbell, or issues HvSignalEvent). */
   readonly signalPeer: () => void;
   /** How long to poll before sleeping, in microseconds (default 50; 0 sleeps at once). */
@@ -48,7 +48,7 @@ const DEFAULT_SPIN_MICROS = 50;
 export class ChannelEndpoint {
   readonly outgoing: OutgoingRing;
   readonly incoming: IncomingRing;
-  readonly interrupt: Doorbell;
+  readonly interrupt: Interrupt;
   readonly counters: EndpointCounters = { signalsSent: 0, sleeps: 0 };
   private readonly signalPeer: () => void;
   private readonly spinMs: number;

@@ -31,8 +31,23 @@ class KeepAlive {
   }
 }
 
+/**
+ * What a channel endpoint waits on: its party's interrupt, as a sequence number that moves on
+ * every ring. {@link Doorbell} is one in shared memory (rung from another thread);
+ * {@link LocalInterrupt} is one rung on the same thread (a SynIC interrupt handler waking a
+ * channel's loop).
+ */
+export interface Interrupt {
+  sequence(): number;
+  ring(): void;
+  /** Blocks while the sequence equals `seen` (only where blocking is possible). */
+  wait(seen: number, timeoutMs?: number): WaitOutcome;
+  /** Waits on the event loop while the sequence equals `seen`. */
+  waitAsync(seen: number, timeoutMs?: number): Promise<WaitOutcome>;
+}
+
 /** A sequence-number doorbell over one `Int32Array` cell. */
-export class Doorbell {
+export class Doorbell implements Interrupt {
   /**
    * @param cells shared memory holding the sequence (an `Int32Array` over a `SharedArrayBuffer`
    *   for waiting; a plain one only supports ringing and reading)
@@ -82,5 +97,54 @@ export class Doorbell {
     } finally {
       KeepAlive.release();
     }
+  }
+}
+
+/**
+ * An interrupt rung and awaited on one thread: a counter and the promise of its next change. No
+ * shared memory and no Atomics, so a wake-up is one promise resolution, not a cross-thread
+ * notification.
+ */
+export class LocalInterrupt implements Interrupt {
+  private count = 0;
+  private waiters: (() => void)[] = [];
+
+  sequence(): number {
+    return this.count;
+  }
+
+  ring(): void {
+    this.count = (this.count + 1) | 0;
+    const waiters = this.waiters;
+    if (waiters.length === 0) return;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /**
+   * A thread cannot block waiting for itself to ring.
+   * @throws {InvalidArgumentError} always, unless the sequence already moved
+   */
+  wait(seen: number): WaitOutcome {
+    if (this.count !== seen) return 'rung';
+    throw new InvalidArgumentError('a LocalInterrupt cannot be waited on by blocking: use waitAsync');
+  }
+
+  waitAsync(seen: number, timeoutMs = Infinity): Promise<WaitOutcome> {
+    if (this.count !== seen) return Promise.resolve('rung');
+    return new Promise((resolve) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const wake = (): void => {
+        clearTimeout(timer);
+        resolve('rung');
+      };
+      this.waiters.push(wake);
+      if (Number.isFinite(timeoutMs)) {
+        timer = setTimeout(() => {
+          this.waiters = this.waiters.filter((w) => w !== wake);
+          resolve('timed-out');
+        }, timeoutMs);
+      }
+    });
   }
 }

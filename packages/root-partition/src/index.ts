@@ -7,6 +7,7 @@
 export { Host, MiB, ManagementRequestError } from './host/host.ts';
 export type { HostOptions, CreateVmOptions } from './host/host.ts';
 export { Vm, GuestProgramError } from './host/vm.ts';
+export type { VmStats } from './host/vm.ts';
 export type { DeviceSpec, VmSpec } from './kernel/management-protocol.ts';
 
 // VMBus host and the VSP framework

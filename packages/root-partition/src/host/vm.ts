@@ -15,6 +15,16 @@ export class GuestProgramError extends Error {
   }
 }
 
+/** A VM's counters as the root sees them. */
+export interface VmStats {
+  /** Per echo device: requests echoed, payload bytes, packets ignored. */
+  readonly echo: readonly { requests: number; bytes: number; ignored: number }[];
+  /** Per echo channel: packets received, interrupts the root raised at the guest, root sleeps. */
+  readonly channels: readonly { id: number; packets: number; signalsSent: number; sleeps: number }[];
+  /** The VMBus server's counters for this VM (messages, protocol errors, opens, GPADLs…). */
+  readonly vmbus: Record<string, unknown>;
+}
+
 type Request = (request: ManagementRequest extends infer R ? (R extends unknown ? Omit<R, 'id'> : never) : never) => Promise<unknown>;
 
 export class Vm {
@@ -37,8 +47,8 @@ export class Vm {
   }
 
   /** The VM's device and VMBus counters, from the root. */
-  async stats(): Promise<{ echo: { requests: number; bytes: number; ignored: number }[]; vmbus: Record<string, unknown> }> {
-    return (await this.request({ op: 'vm-stats', vm: this.name })) as { echo: { requests: number; bytes: number; ignored: number }[]; vmbus: Record<string, unknown> };
+  async stats(): Promise<VmStats> {
+    return (await this.request({ op: 'vm-stats', vm: this.name })) as VmStats;
   }
 
   /** @internal the root's report of the guest program's outcome. */

@@ -6,6 +6,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { Logger } from 'pino';
+import type { ChannelId } from '@viridian/vmbus';
 import { createChildPartition, type ChildPartition, type VpContext } from '@viridian/hypervisor';
 import { echoDevice, type EchoDevice } from '../devices/echo/index.ts';
 import { reportDevice } from '../devices/report/device.ts';
@@ -17,6 +18,7 @@ interface Vm {
   readonly partition: ChildPartition;
   readonly vmbus: ChildVmbus;
   readonly echo: EchoDevice[];
+  readonly channels: ChannelId[];
 }
 
 /** A request the service refuses, with a stable code for the host. */
@@ -72,7 +74,11 @@ export class ManagementService {
         return undefined;
       case 'vm-stats': {
         const vm = this.vm(request.vm);
-        return { echo: vm.echo.map((d) => ({ ...d.metrics })), vmbus: { ...vm.vmbus.host.server.metrics } };
+        const channels = vm.channels.map((id) => {
+          const channel = vm.vmbus.host.channel(id);
+          return { id, packets: channel?.counters.packets ?? 0, signalsSent: channel?.endpoint.counters.signalsSent ?? 0, sleeps: channel?.endpoint.counters.sleeps ?? 0 };
+        });
+        return { echo: vm.echo.map((d) => ({ ...d.metrics })), channels, vmbus: { ...vm.vmbus.host.server.metrics } };
       }
       default:
         throw new ManagementError('VIRIDIAN_MANAGEMENT_BAD_REQUEST', `unknown operation ${(request as { op?: unknown }).op}`);
@@ -99,10 +105,11 @@ export class ManagementService {
     });
     const vmbus = this.vmbus.attachChild(partition.id, this.acquireChildMemory(partition.id));
     const echo: EchoDevice[] = [];
+    const channels: ChannelId[] = [];
     for (const _device of devices) {
       const created = echoDevice();
       echo.push(created);
-      this.vmbus.addDevice(vmbus, created);
+      channels.push(this.vmbus.addDevice(vmbus, created));
     }
     this.vmbus.addDevice(
       vmbus,
@@ -111,7 +118,7 @@ export class ManagementService {
         onRefused: (reason) => this.logger.warn({ vm: spec.name, reason }, 'malformed guest report refused'),
       }),
     );
-    this.vms.set(spec.name, { spec, partition, vmbus, echo });
+    this.vms.set(spec.name, { spec, partition, vmbus, echo, channels });
     this.byPartition.set(partition.id, spec.name);
     return { partitionId: String(partition.id) };
   }

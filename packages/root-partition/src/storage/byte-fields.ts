@@ -39,7 +39,7 @@ export class FieldReader {
   /** A copy of `length` bytes at `offset`. */
   slice(offset: number, length: number): Uint8Array {
     this.assertBounds(offset, length);
-    return this.bytes.slice(offset, offset + length);
+    return new Uint8Array(this.bytes.subarray(offset, offset + length));
   }
 
   /** `length` bytes at `offset` decoded as Latin-1 (for four- and eight-character cookies). */

@@ -8,6 +8,7 @@
  * exactly the validation an old one does).
  */
 import { randomBytes } from 'node:crypto';
+import { unlink } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { DiskInvalidArgumentError, DiskCorruptError } from '../errors.ts';
 import type { DiskOpenContext } from '../format-registry.ts';
@@ -55,6 +56,9 @@ export async function createVhdDisk(path: string, options: CreateDiskOptions, co
     if (options.format === 'vhd-differencing') {
       if (options.parentPath === undefined) throw new DiskInvalidArgumentError('a differencing disk needs parentPath');
       parent = await context.openParent(path, [options.parentPath]);
+      if (vhdIdentityOf(parent) === null) {
+        throw new DiskCorruptError('parent-mismatch', path, `parent ${parent.path} is ${parent.format}; a VHD's parent must be a VHD`);
+      }
       size ??= parent.virtualSize;
     }
     if (size === undefined) throw new DiskInvalidArgumentError(`a ${options.format} disk needs a size`);
@@ -70,9 +74,13 @@ export async function createVhdDisk(path: string, options: CreateDiskOptions, co
         await writeDynamicLayout(file, path, size, blockSize, parent);
       }
       await file.sync();
-    } finally {
-      await file.close();
+    } catch (error) {
+      // Leave no half-made image behind.
+      await file.close().catch(() => undefined);
+      await unlink(path).catch(() => undefined);
+      throw error;
     }
+    await file.close();
   } finally {
     await parent?.close();
   }

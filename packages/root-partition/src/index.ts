@@ -27,3 +27,28 @@ export type { GuestReport, ReportRefusal } from './devices/report/device.ts';
 
 // Logging
 export { RateLimitedLog } from './logging/rate-limited-log.ts';
+
+// Storage: virtual disks (the interface, the dispatcher, the format registry, errors; raw and VHD)
+export { openDisk, createDisk, detectDiskFormat } from './storage/disk-files.ts';
+export { DISK_FORMATS, formatFamily } from './storage/virtual-disk.ts';
+export type { VirtualDisk, DiskInfo, DiskFormat, DiskFormatFamily, DiskDetailValue, OpenDiskOptions, CreateDiskOptions, ResizeOptions } from './storage/virtual-disk.ts';
+export { registerDiskFormat, registeredDiskFormats, diskFormatDriver, MAX_CHAIN_DEPTH } from './storage/format-registry.ts';
+export type { DiskFormatDriver, DiskOpenContext, ProbeInput } from './storage/format-registry.ts';
+export {
+  DiskError,
+  DiskCorruptError,
+  DiskParentMissingError,
+  DiskOutOfRangeError,
+  DiskUnalignedError,
+  DiskReadOnlyError,
+  DiskClosedError,
+  DiskUnsupportedError,
+  DiskInvalidArgumentError,
+  DiskExistsError,
+  DiskNotFoundError,
+  DiskIoError,
+} from './storage/errors.ts';
+export type { DiskCorruptionReason } from './storage/errors.ts';
+export { RawDisk } from './storage/raw/raw-disk.ts';
+export { VhdFixedDisk, VhdDynamicDisk, vhdGeometry } from './storage/vhd/index.ts';
+export type { ChsGeometry } from './storage/vhd/index.ts';

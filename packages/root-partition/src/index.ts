@@ -52,3 +52,4 @@ export type { DiskCorruptionReason } from './storage/errors.ts';
 export { RawDisk } from './storage/raw/raw-disk.ts';
 export { VhdFixedDisk, VhdDynamicDisk, vhdGeometry } from './storage/vhd/index.ts';
 export type { ChsGeometry } from './storage/vhd/index.ts';
+export { VhdxDisk, createVhdx, vhdxDriver, DEFAULT_BLOCK_SIZE as VHDX_DEFAULT_BLOCK_SIZE } from './storage/vhdx/index.ts';

@@ -19,6 +19,7 @@ export { ReportClient, reportDriver } from './drivers/report/driver.ts';
 // The guest kernel and the API guest programs use
 export type { GuestApi, GuestProgram } from './kernel/guest-api.ts';
 export type { GuestKernelArgs } from './kernel/guest-kernel.ts';
+export { GuestDriverModuleError } from './kernel/driver-modules.ts';
 
 // Errors
 export { GuestKernelError, GuestChannelClosedError, VmbusOperationError, GuestOutOfMemoryError } from './errors.ts';

@@ -53,3 +53,8 @@ export { RawDisk } from './storage/raw/raw-disk.ts';
 export { VhdFixedDisk, VhdDynamicDisk, vhdGeometry } from './storage/vhd/index.ts';
 export type { ChsGeometry } from './storage/vhd/index.ts';
 export { VhdxDisk, createVhdx, vhdxDriver, DEFAULT_BLOCK_SIZE as VHDX_DEFAULT_BLOCK_SIZE } from './storage/vhdx/index.ts';
+
+// Users' devices, channel observation and fault injection (the VMBus test bed: './testing')
+export type { DeviceOption } from './host/host.ts';
+export type { ChannelFault } from './kernel/management-protocol.ts';
+export type { PacketFault, PacketFate, PacketInterceptor, GuestRingState } from './vmbus/host-channel.ts';

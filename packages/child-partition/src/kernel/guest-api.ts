@@ -9,7 +9,19 @@ export interface GuestApi {
   /** This partition's id. */
   readonly partitionId: bigint;
   /** The devices the host offered and the kernel opened. */
-  readonly devices: { readonly echo: readonly EchoClient[] };
+  readonly devices: {
+    readonly echo: readonly EchoClient[];
+    /**
+     * Devices of the VM's extra drivers (`createVm({ drivers })`), by driver name, in the order
+     * their channels opened: what each driver's `attach` returned.
+     */
+    readonly byDriver: Readonly<Record<string, readonly unknown[]>>;
+  };
+  /**
+   * The `index`th (default first) device of driver `driver`, typed by the caller.
+   * @throws {GuestKernelError} `VIRIDIAN_GUEST_NO_DEVICE` when there is no such device
+   */
+  device<Device>(driver: string, index?: number): Device;
   /** The negotiated VMBus version (major << 16 | minor). */
   readonly vmbusVersion: number;
 }

@@ -4,16 +4,24 @@
  * devices it found, and reports the program's outcome to the root through the report device.
  * Hot-added offers are probed while the program runs; rescinded ones are closed and released.
  *
+ * Drivers: echo and report are the kernel's own; the VM spec may name more (users' VSCs, loaded
+ * from modules by `loadDriverModules`), each claiming offers by device class. A driver that fails
+ * to load or to attach at boot fails the program (reported to the root like a program error).
+ *
  * Guest memory layout: page 0 is left alone, page 1 is the SIMP, page 2 the SIEFP; pages from
  * {@link FIRST_ALLOCATABLE_PAGE} on are for rings and buffers.
  */
 import type { VpContext } from '@viridian/hypervisor';
 import { GuestPageAllocator, VMBUS_MESSAGE_SINT, type ChannelId, type OfferChannelMessage } from '@viridian/vmbus';
-import type { EchoClient} from '../drivers/echo/driver.ts';
+import type { EchoClient } from '../drivers/echo/driver.ts';
 import { echoDriver } from '../drivers/echo/driver.ts';
-import type { ReportClient} from '../drivers/report/driver.ts';
+import type { ReportClient } from '../drivers/report/driver.ts';
 import { reportDriver } from '../drivers/report/driver.ts';
+import type { VscDriver } from '../drivers/vsc-driver.ts';
+import { GuestKernelError } from '../errors.ts';
+import type { GuestChannel } from '../vmbus/guest-channel.ts';
 import { VmbusGuest } from '../vmbus/vmbus-guest.ts';
+import { loadDriverModules } from './driver-modules.ts';
 import type { GuestApi, GuestProgram } from './guest-api.ts';
 import { synicGuestTransport } from './synic-guest-transport.ts';
 
@@ -26,6 +34,17 @@ export interface GuestKernelArgs {
   /** The guest program module (file URL). */
   readonly program: string;
   readonly args?: unknown;
+  /** Extra VSC driver modules (file URLs), default export a `VscDriver`. */
+  readonly drivers?: readonly string[];
+}
+
+/** An open device of a driver other than report, for closing it on rescind. */
+interface Attached {
+  readonly channel: GuestChannel;
+  readonly driver: VscDriver;
+  readonly device: unknown;
+  /** The list the program sees it in. */
+  readonly list: unknown[];
 }
 
 export default async function guestKernel(vp: VpContext, kernelArgs: GuestKernelArgs): Promise<void> {
@@ -46,27 +65,64 @@ export default async function guestKernel(vp: VpContext, kernelArgs: GuestKernel
   });
 
   const { version, offers } = await vmbus.connect();
+  let failure: unknown;
+  let extra: VscDriver[] = [];
+  try {
+    extra = await loadDriverModules(kernelArgs.drivers ?? []);
+  } catch (error) {
+    failure = error;
+  }
   const echo: EchoClient[] = [];
+  const byDriver: Record<string, unknown[]> = Object.fromEntries(extra.map((driver) => [driver.name, []]));
+  const attached: Attached[] = [];
   let report: ReportClient | undefined;
   const probe = async (offer: OfferChannelMessage): Promise<void> => {
-    if (offer.interfaceType === echoDriver.classId) {
-      echo.push(echoDriver.attach(await vmbus.openChannel(offer.childRelid, echoDriver.rings)) as EchoClient);
-    } else if (offer.interfaceType === reportDriver.classId && report === undefined) {
-      report = (await reportDriver.attach(await vmbus.openChannel(offer.childRelid, reportDriver.rings))) as ReportClient;
+    if (offer.interfaceType === reportDriver.classId) {
+      if (report === undefined) report = (await reportDriver.attach(await vmbus.openChannel(offer.childRelid, reportDriver.rings))) as ReportClient;
+      return;
     }
+    const driver = offer.interfaceType === echoDriver.classId ? echoDriver : extra.find((candidate) => candidate.classId === offer.interfaceType);
+    if (driver === undefined) return;
+    const channel = await vmbus.openChannel(offer.childRelid, driver.rings);
+    const device = await driver.attach(channel);
+    const list: unknown[] = driver === echoDriver ? echo : byDriver[driver.name]!;
+    list.push(device);
+    attached.push({ channel, driver, device, list });
   };
-  for (const offer of offers) await probe(offer);
-  vmbus.offerChanges$.subscribe((change) => {
-    if (change.kind === 'added') void probe(change.offer);
-    else {
-      const index = echo.findIndex((device) => device.channel.id === change.channel);
-      const closing = index >= 0 ? echo.splice(index, 1)[0]!.channel : undefined;
-      void (closing ? vmbus.closeChannel(closing) : Promise.resolve()).then(() => vmbus.release(change.channel));
+  for (const offer of offers) {
+    try {
+      await probe(offer);
+    } catch (error) {
+      failure ??= error;
     }
+  }
+  vmbus.offerChanges$.subscribe((change) => {
+    if (change.kind === 'added') {
+      probe(change.offer).catch(() => {}); // a hot-added device that fails to open is not there
+      return;
+    }
+    const index = attached.findIndex((entry) => entry.channel.id === change.channel);
+    const closing = index >= 0 ? attached.splice(index, 1)[0]! : undefined;
+    if (closing) closing.list.splice(closing.list.indexOf(closing.device), 1);
+    const detached = closing ? Promise.resolve(closing.driver.detach?.(closing.device)).catch(() => {}) : Promise.resolve();
+    void detached
+      .then(() => (closing ? vmbus.closeChannel(closing.channel) : undefined))
+      .then(() => vmbus.release(change.channel))
+      .catch(() => {});
   });
 
-  const guest: GuestApi = { partitionId: vp.partitionId, devices: { echo }, vmbusVersion: version };
+  const guest: GuestApi = {
+    partitionId: vp.partitionId,
+    devices: { echo, byDriver },
+    device<Device>(name: string, index = 0): Device {
+      const list = name === 'echo' ? echo : Object.hasOwn(byDriver, name) ? byDriver[name] : undefined;
+      if (list === undefined || index >= list.length) throw new GuestKernelError('VIRIDIAN_GUEST_NO_DEVICE', `no ${name} device ${index}`);
+      return list[index] as Device;
+    },
+    vmbusVersion: version,
+  };
   try {
+    if (failure !== undefined) throw failure;
     const program = (await import(kernelArgs.program)) as { default?: GuestProgram };
     if (typeof program.default !== 'function') throw new TypeError(`guest program ${kernelArgs.program} has no default export function`);
     const result = await program.default(guest, kernelArgs.args);

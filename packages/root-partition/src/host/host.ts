@@ -30,6 +30,13 @@ export interface HostOptions {
   readonly logLevel?: string;
 }
 
+/**
+ * A device of {@link CreateVmOptions}: the echo device, or a VSP from a module (TypeScript or
+ * JavaScript) whose default export is `(options) => VmbusDevice`; the host compiles it and the
+ * root partition imports it and calls it with `options` (structured-clonable).
+ */
+export type DeviceOption = { readonly kind: 'echo' } | { readonly kind: 'module'; readonly url: URL | string; readonly options?: unknown };
+
 /** What {@link Host.createVm} takes. */
 export interface CreateVmOptions {
   readonly name: string;
@@ -37,7 +44,14 @@ export interface CreateVmOptions {
   /** The guest program: a module whose default export is `(guest, args) => result`. */
   readonly program: URL | string;
   readonly args?: unknown;
-  readonly devices?: readonly DeviceSpec[];
+  /** The VM's devices, in order: a device's index here names it in `vm.packets$` and `vm.injectFault`. */
+  readonly devices?: readonly DeviceOption[];
+  /**
+   * Extra VSC drivers for the guest kernel: modules whose default export is a `VscDriver`; the
+   * kernel opens the offers each claims, beside echo and report, and the program finds the
+   * devices in `guest.devices.byDriver[driver.name]`.
+   */
+  readonly drivers?: readonly (URL | string)[];
 }
 
 /** A management request the root refused. */
@@ -85,13 +99,25 @@ export class Host {
 
   /**
    * Creates a VM (suspended: call `vm.start()`).
-   * @throws {ManagementRequestError} when the root refuses the spec
-   * @throws {WorkerCompileError} when the guest program does not compile
+   * @throws {ManagementRequestError} when the root refuses the spec (codes such as
+   *   `VIRIDIAN_VM_BAD_SPEC`, `VIRIDIAN_DEVICE_MODULE_INVALID`, `VIRIDIAN_DEVICE_MODULE_FAILED`)
+   * @throws {WorkerEntryNotFoundError} when the program or a device or driver module does not exist
+   * @throws {WorkerCompileError} when the program or a device or driver module does not compile
    */
   async createVm(options: CreateVmOptions): Promise<Vm> {
-    // VPs run plain JavaScript: a TypeScript program is compiled once, here, like VP entries.
-    const program = (await compileWorkerEntry(options.program)).href;
-    const spec = { name: options.name, memoryBytes: options.memoryBytes, program, args: options.args, devices: options.devices ?? [] };
+    // VPs run plain JavaScript: TypeScript modules loaded inside partitions (the program, device
+    // and driver modules) are compiled once, here, like VP entries.
+    const compile = async (url: URL | string): Promise<string> => (await compileWorkerEntry(url)).href;
+    const program = await compile(options.program);
+    const devices: DeviceSpec[] = await Promise.all(
+      (options.devices ?? []).map(async (device): Promise<DeviceSpec> => {
+        if (device?.kind !== 'module') return device;
+        const url = await compile(device.url);
+        return device.options === undefined ? { kind: 'module', url } : { kind: 'module', url, options: device.options };
+      }),
+    );
+    const drivers = await Promise.all((options.drivers ?? []).map(compile));
+    const spec = { name: options.name, memoryBytes: options.memoryBytes, program, args: options.args, devices, drivers };
     const { partitionId } = (await this.request({ op: 'create-vm', spec })) as { partitionId: string };
     const vm = new Vm(options.name, BigInt(partitionId), (request) => this.request(request));
     this.vms.set(options.name, vm);
@@ -100,7 +126,7 @@ export class Host {
 
   /** Stops every partition and the hypervisor. */
   async shutdown(): Promise<void> {
-    for (const vm of this.vms.values()) vm.fail(new Error('the host shut down'));
+    for (const vm of this.vms.values()) vm.fail(new Error('the host shut down'), true);
     this.port.close();
     await this.hypervisor.shutdown();
   }
@@ -124,6 +150,12 @@ export class Host {
     switch (message.event) {
       case 'vm-report':
         this.vms.get(message.vm)?.report(message);
+        break;
+      case 'channel-packet':
+        this.vms.get(message.vm)?.packet(message.device, message.packet);
+        break;
+      case 'channel-ring-full':
+        this.vms.get(message.vm)?.ringFull(message.device, message.state);
         break;
       case 'vm-crashed':
         this.vms.get(message.vm)?.fail(new Error(`VM ${message.vm} crashed: ${message.reason}`));

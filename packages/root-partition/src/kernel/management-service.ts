@@ -3,6 +3,10 @@
  * from {@link VmSpec}s with the parent-side hypercall library, wires their VMBus, offers their
  * devices (plus the guest report device), starts them, and tells the host what becomes of them.
  * Requests come from the host over the management port; every field is checked before use.
+ *
+ * Devices are the echo device or users' VSPs loaded from modules (management-devices.ts). Each is
+ * offered through a {@link DeviceTap}, so the host can observe a device's channel and inject
+ * faults on it (the VMBus test bed); a tap costs nothing on the data path until it is used.
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { Logger } from 'pino';
@@ -10,7 +14,12 @@ import type { ChannelId } from '@viridian/vmbus';
 import { createChildPartition, type ChildPartition, type VpContext } from '@viridian/hypervisor';
 import { echoDevice, type EchoDevice } from '../devices/echo/index.ts';
 import { reportDevice } from '../devices/report/device.ts';
+import type { VmbusDevice } from '../vmbus/vmbus-device.ts';
+import { checkDeviceSpecs, checkDriverUrls, loadModuleDevice } from './management-devices.ts';
+import { ManagementError } from './management-errors.ts';
+import { parseFault } from './management-faults.ts';
 import type { ManagementEvent, ManagementReply, ManagementRequest, VmSpec } from './management-protocol.ts';
+import { DeviceTap } from './management-taps.ts';
 import type { ChildVmbus, RootVmbus } from './root-vmbus.ts';
 
 interface Vm {
@@ -18,21 +27,14 @@ interface Vm {
   readonly partition: ChildPartition;
   readonly vmbus: ChildVmbus;
   readonly echo: EchoDevice[];
-  readonly channels: ChannelId[];
-}
-
-/** A request the service refuses, with a stable code for the host. */
-class ManagementError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
+  /** Per device of the spec, in order: its channel and its tap. */
+  readonly devices: { readonly channel: ChannelId; readonly tap: DeviceTap }[];
 }
 
 export class ManagementService {
   private readonly vms = new Map<string, Vm>();
+  /** Names of VMs being created (their device modules load asynchronously). */
+  private readonly creating = new Set<string>();
   private readonly byPartition = new Map<bigint, string>();
 
   constructor(
@@ -44,16 +46,23 @@ export class ManagementService {
     private readonly logger: Logger,
   ) {}
 
-  /** Answers one request from the host. */
+  /** Answers one request from the host (requests that load modules answer later). */
   handle(request: ManagementRequest): void {
-    let reply: ManagementReply;
+    let value: unknown;
     try {
-      reply = { id: request.id, ok: true, value: this.run(request) };
+      value = this.run(request);
     } catch (error) {
-      const e = error as Error & { code?: string };
-      reply = { id: request.id, ok: false, error: { code: e.code ?? 'VIRIDIAN_MANAGEMENT_FAILED', message: e.message } };
+      this.port.postMessage(refusal(request, error));
+      return;
     }
-    this.port.postMessage(reply);
+    if (value instanceof Promise) {
+      value.then(
+        (settled: unknown) => this.port.postMessage({ id: request.id, ok: true, value: settled } satisfies ManagementReply),
+        (error: unknown) => this.port.postMessage(refusal(request, error)),
+      );
+    } else {
+      this.port.postMessage({ id: request.id, ok: true, value } satisfies ManagementReply);
+    }
   }
 
   /** A child crashed (the hypervisor's message on SINT 0). */
@@ -61,7 +70,10 @@ export class ManagementService {
     const name = this.byPartition.get(partitionId);
     if (name === undefined) return;
     const vm = this.vms.get(name);
-    if (vm) void this.vmbus.detachChild(vm.vmbus);
+    if (vm) {
+      for (const device of vm.devices) device.tap.dispose();
+      void this.vmbus.detachChild(vm.vmbus);
+    }
     this.emit({ event: 'vm-crashed', vm: name, reason });
   }
 
@@ -74,43 +86,68 @@ export class ManagementService {
         return undefined;
       case 'vm-stats': {
         const vm = this.vm(request.vm);
-        const channels = vm.channels.map((id) => {
+        const channels = vm.devices.map(({ channel: id }) => {
           const channel = vm.vmbus.host.channel(id);
           return { id, packets: channel?.counters.packets ?? 0, signalsSent: channel?.endpoint.counters.signalsSent ?? 0, sleeps: channel?.endpoint.counters.sleeps ?? 0 };
         });
         return { echo: vm.echo.map((d) => ({ ...d.metrics })), channels, vmbus: { ...vm.vmbus.host.server.metrics } };
       }
+      case 'observe-channel':
+        this.tap(request.vm, request.device).observe(request.observe === true);
+        return undefined;
+      case 'inject-fault':
+        this.tap(request.vm, request.device).inject(parseFault(request.fault));
+        return undefined;
       default:
         throw new ManagementError('VIRIDIAN_MANAGEMENT_BAD_REQUEST', `unknown operation ${(request as { op?: unknown }).op}`);
     }
   }
 
-  private createVm(spec: VmSpec): { partitionId: string } {
+  private async createVm(spec: VmSpec): Promise<{ partitionId: string }> {
     if (typeof spec?.name !== 'string' || spec.name.length === 0) throw new ManagementError('VIRIDIAN_VM_BAD_SPEC', 'a VM needs a name');
-    if (this.vms.has(spec.name)) throw new ManagementError('VIRIDIAN_VM_EXISTS', `VM ${spec.name} exists`);
+    if (this.vms.has(spec.name) || this.creating.has(spec.name)) throw new ManagementError('VIRIDIAN_VM_EXISTS', `VM ${spec.name} exists`);
     if (!Number.isSafeInteger(spec.memoryBytes) || spec.memoryBytes < 1024 * 1024 || spec.memoryBytes % 4096 !== 0) {
       throw new ManagementError('VIRIDIAN_VM_BAD_SPEC', `memory ${spec.memoryBytes} must be a multiple of 4096 of at least 1 MiB`);
     }
     if (typeof spec.program !== 'string' || !spec.program.startsWith('file:')) throw new ManagementError('VIRIDIAN_VM_BAD_SPEC', 'program must be a file URL');
-    const devices = Array.isArray(spec.devices) ? spec.devices : [];
-    for (const device of devices) {
-      if (device?.kind !== 'echo') throw new ManagementError('VIRIDIAN_VM_BAD_SPEC', `unknown device kind ${String((device as { kind?: unknown })?.kind)}`);
+    const specs = checkDeviceSpecs(spec.devices);
+    const drivers = checkDriverUrls(spec.drivers);
+    this.creating.add(spec.name);
+    try {
+      // Every device is built before the partition exists: a refused module leaves nothing behind.
+      const echo: EchoDevice[] = [];
+      const devices: VmbusDevice[] = [];
+      for (const device of specs) {
+        if (device.kind === 'echo') {
+          const created = echoDevice();
+          echo.push(created);
+          devices.push(created);
+        } else {
+          devices.push(await loadModuleDevice(device.url, device.options));
+        }
+      }
+      return this.createPartition(spec, drivers, devices, echo);
+    } finally {
+      this.creating.delete(spec.name);
     }
+  }
+
+  private createPartition(spec: VmSpec, drivers: string[], devices: VmbusDevice[], echo: EchoDevice[]): { partitionId: string } {
     const partition = createChildPartition(this.vp.hypercalls, {
       memoryBytes: spec.memoryBytes,
       entry: this.guestKernel,
-      args: { program: spec.program, args: spec.args ?? null },
+      args: { program: spec.program, args: spec.args ?? null, drivers },
       suspended: true,
       extraPages: 64,
     });
     const vmbus = this.vmbus.attachChild(partition.id, this.acquireChildMemory(partition.id));
-    const echo: EchoDevice[] = [];
-    const channels: ChannelId[] = [];
-    for (const _device of devices) {
-      const created = echoDevice();
-      echo.push(created);
-      channels.push(this.vmbus.addDevice(vmbus, created));
-    }
+    const tapped = devices.map((device, index) => {
+      const tap = new DeviceTap({
+        packet: (packet) => this.port.postMessage({ event: 'channel-packet', vm: spec.name, device: index, packet } satisfies ManagementEvent, [packet.payload.buffer as ArrayBuffer]),
+        ringFull: (state) => this.emit({ event: 'channel-ring-full', vm: spec.name, device: index, state }),
+      });
+      return { channel: this.vmbus.addDevice(vmbus, tap.wrap(device)), tap };
+    });
     this.vmbus.addDevice(
       vmbus,
       reportDevice({
@@ -118,7 +155,7 @@ export class ManagementService {
         onRefused: (reason) => this.logger.warn({ vm: spec.name, reason }, 'malformed guest report refused'),
       }),
     );
-    this.vms.set(spec.name, { spec, partition, vmbus, echo, channels });
+    this.vms.set(spec.name, { spec, partition, vmbus, echo, devices: tapped });
     this.byPartition.set(partition.id, spec.name);
     return { partitionId: String(partition.id) };
   }
@@ -129,7 +166,19 @@ export class ManagementService {
     return vm;
   }
 
+  private tap(name: string, device: number): DeviceTap {
+    const vm = this.vm(name);
+    const entry = Number.isSafeInteger(device) ? vm.devices[device] : undefined;
+    if (entry === undefined) throw new ManagementError('VIRIDIAN_DEVICE_NOT_FOUND', `VM ${name} has no device ${String(device)}`);
+    return entry.tap;
+  }
+
   private emit(event: ManagementEvent): void {
     this.port.postMessage(event);
   }
+}
+
+function refusal(request: ManagementRequest, error: unknown): ManagementReply {
+  const e = error as Error & { code?: string };
+  return { id: request.id, ok: false, error: { code: e.code ?? 'VIRIDIAN_MANAGEMENT_FAILED', message: e.message } };
 }

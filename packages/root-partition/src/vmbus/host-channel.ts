@@ -11,10 +11,35 @@
  *
  * A ring the guest corrupts stops this channel's service (OpenVMM's storvsp does the same): the
  * error is logged at a limited rate and counted; the root and every other channel go on.
+ *
+ * Test hooks (the VMBus test bed, `kernel/management-taps.ts`), all off the hot path while unused:
+ * - observation: {@link HostChannel.received$} (guest to host, before the handler) and
+ *   {@link HostChannel.sent$} (host to guest, as the handler replies) copy packets only while
+ *   someone subscribes;
+ * - fault injection: a {@link PacketInterceptor} decides each guest packet's fate before the
+ *   handler sees it (one `undefined` check per packet when none is set); packets it keeps
+ *   (delayed) come back through {@link HostChannel.deliverLater} and are handled by the loop, in
+ *   order, like ring packets; {@link HostChannel.holdGuestRing} stops draining the guest's ring so
+ *   its writer finds the ring full and waits.
  */
 import type { Logger } from 'pino';
 import { Subject } from 'rxjs';
-import { ChannelEndpoint, LocalInterrupt, RingCorruptError, inbandFootprint, type ChannelId, type ChannelRings, type IncomingPacket, type TransactionId } from '@viridian/vmbus';
+import {
+  ChannelEndpoint,
+  LocalInterrupt,
+  PacketDescriptor,
+  PacketType,
+  RingControl,
+  RingCorruptError,
+  align8,
+  bytesToRead,
+  inbandFootprint,
+  type ChannelId,
+  type ChannelRings,
+  type IncomingPacket,
+  type RingMemory,
+  type TransactionId,
+} from '@viridian/vmbus';
 import type { RateLimitedLog } from '../logging/rate-limited-log.ts';
 import type { ChannelHandler } from './vmbus-device.ts';
 
@@ -29,15 +54,50 @@ interface PendingReply {
   readonly completionRequested: boolean;
 }
 
-/** A packet the guest sent on a channel, as observers see it (copied). */
+/** What fault injection did to a guest packet (see {@link PacketInterceptor}). */
+export type PacketFault = 'dropped' | 'delayed' | 'duplicated' | 'corrupted';
+
+/** A packet on a channel, as observers see it (copied). */
 export interface ObservedPacket {
   readonly channel: ChannelId;
-  readonly direction: 'guest-to-host';
+  readonly direction: 'guest-to-host' | 'host-to-guest';
   readonly kind: IncomingPacket['kind'];
+  /** The descriptor's packet type (`PacketType`: 6 in-band, 11 completion…). */
   readonly type: number;
+  /** The packet's length on the ring without its trailer: descriptor plus padded payload. */
   readonly length: number;
   readonly transactionId: bigint;
+  /**
+   * Guest to host: the payload as the guest wrote it (padding included, before any fault);
+   * host to guest: the payload the device wrote.
+   */
   readonly payload: Uint8Array;
+  /** Guest to host only: what fault injection did to the packet before the handler saw it. */
+  readonly fault?: PacketFault;
+  /** When the root saw it, in ms since the epoch (`performance.timeOrigin + performance.now()`). */
+  readonly time: number;
+}
+
+/** What becomes of a guest packet: the packets the handler gets now, in order, and the label. */
+export interface PacketFate {
+  readonly fault?: PacketFault;
+  /** The packet itself (valid during the call only), copies of it, or nothing. */
+  readonly deliver: readonly IncomingPacket[];
+}
+
+/** Decides the fate of every guest packet before the handler sees it (fault injection). */
+export interface PacketInterceptor {
+  intercept(packet: IncomingPacket): PacketFate;
+}
+
+/** The guest-to-host ring as a test sees it: how full it is, and whether the guest waits for space. */
+export interface GuestRingState {
+  /** Bytes of the ring's data area. */
+  readonly ringBytes: number;
+  /** Bytes written by the guest and not yet read by the root. */
+  readonly queuedBytes: number;
+  /** The guest's pending_send_sz: non-zero while its writer waits for that much space. */
+  readonly pendingSendSize: number;
 }
 
 /** Counters of one channel. */
@@ -53,14 +113,21 @@ export class HostChannel {
   readonly counters: HostChannelCounters = { packets: 0, batches: 0, corruptions: 0, handlerErrors: 0 };
   /** Every packet received, for tests and tracing (copied only while someone subscribes). */
   readonly received$ = new Subject<ObservedPacket>();
+  /** Every packet the device sends (completions, in-band), copied only while someone subscribes. */
+  readonly sent$ = new Subject<ObservedPacket>();
   private readonly interrupt = new LocalInterrupt();
   private stopped = false;
   private readonly backlog: PendingReply[] = [];
   private loop: Promise<void> | undefined;
+  private interceptor: PacketInterceptor | undefined;
+  /** Guest packets an interceptor handed back (copies), for the loop to handle before the ring. */
+  private readonly injected: IncomingPacket[] = [];
+  private holding = false;
+  private guestRing: RingMemory | undefined;
 
   constructor(
     readonly id: ChannelId,
-    rings: ChannelRings,
+    private readonly rings: ChannelRings,
     signalGuest: () => void,
     readonly log: Logger,
     private readonly problems: RateLimitedLog,
@@ -83,7 +150,45 @@ export class HostChannel {
     return this.backlog.length;
   }
 
+  /** Sets (or with `undefined` removes) the interceptor that decides each guest packet's fate. */
+  intercept(interceptor: PacketInterceptor | undefined): void {
+    this.interceptor = interceptor;
+  }
+
+  /**
+   * Hands guest packets back for the handler (copies an interceptor kept, such as delayed ones):
+   * the service loop handles them, in order, before it reads the ring again.
+   */
+  deliverLater(packets: readonly IncomingPacket[]): void {
+    if (packets.length === 0) return;
+    this.injected.push(...packets);
+    this.interrupt.ring();
+  }
+
+  /**
+   * Stops (`true`) or resumes draining the guest-to-host ring: while held, the guest's writes fill
+   * the ring and its writer waits for space (pending_send_sz), as behind a stalled device.
+   */
+  holdGuestRing(hold: boolean): void {
+    this.holding = hold;
+    if (!hold) this.interrupt.ring();
+  }
+
+  /**
+   * The guest-to-host ring's fill state, read from its control page. The indices are the guest's:
+   * one out of range or unaligned reads as an empty ring (this is a report, never a decision).
+   */
+  guestRingState(): GuestRingState {
+    const ring = (this.guestRing ??= this.rings.ringMemory('send'));
+    const size = ring.dataSize;
+    const write = ring.loadControl(RingControl.writeIndex);
+    const read = ring.loadControl(RingControl.readIndex);
+    const valid = write < size && read < size && (write & 7) === 0 && (read & 7) === 0;
+    return { ringBytes: size, queuedBytes: valid ? bytesToRead(write, read, size) : 0, pendingSendSize: ring.loadControl(RingControl.pendingSendSize) };
+  }
+
   private reply(reply: PendingReply): void {
+    if (this.sent$.observed) this.sent$.next(observeReply(this.id, reply));
     if (this.backlog.length > 0 || !this.write(reply)) this.backlog.push({ ...reply, payload: reply.payload.slice() });
   }
 
@@ -127,13 +232,18 @@ export class HostChannel {
     this.interrupt.ring();
     await this.loop;
     this.received$.complete();
+    this.sent$.complete();
   }
 
   private async serve(handler: ChannelHandler): Promise<void> {
     const endpoint = this.endpoint;
     const onPacket = (packet: IncomingPacket): void => {
       this.counters.packets++;
-      if (this.received$.observed) this.received$.next(observe(this.id, packet));
+      if (this.interceptor !== undefined) {
+        this.interceptFate(packet, this.interceptor, handler);
+        return;
+      }
+      if (this.received$.observed) this.received$.next(observe(this.id, packet, undefined));
       handler.onPacket(packet, this);
     };
     try {
@@ -142,6 +252,18 @@ export class HostChannel {
         if (blocked > 0) {
           endpoint.flush();
           await endpoint.waitAsync({ space: blocked });
+          continue;
+        }
+        if (this.injected.length > 0) {
+          for (let i = 0; i < BATCH && this.injected.length > 0 && !this.stopped; i++) handler.onPacket(this.injected.shift()!, this);
+          endpoint.flush();
+          continue;
+        }
+        if (this.holding) {
+          // Held: publish replies, read nothing; wake on release, injected packets or stop.
+          endpoint.flush();
+          const seen = this.interrupt.sequence();
+          if (this.holding && this.injected.length === 0 && !this.stopped) await this.interrupt.waitAsync(seen);
           continue;
         }
         const count = endpoint.drain(onPacket, BATCH);
@@ -161,9 +283,16 @@ export class HostChannel {
       await handler.onClose?.(this);
     }
   }
+
+  /** A guest packet while an interceptor is set: observe it with its fate, then act on the fate. */
+  private interceptFate(packet: IncomingPacket, interceptor: PacketInterceptor, handler: ChannelHandler): void {
+    const fate = interceptor.intercept(packet);
+    if (this.received$.observed) this.received$.next(observe(this.id, packet, fate.fault));
+    for (const next of fate.deliver) handler.onPacket(next, this);
+  }
 }
 
-function observe(channel: ChannelId, packet: IncomingPacket): ObservedPacket {
+function observe(channel: ChannelId, packet: IncomingPacket, fault: PacketFault | undefined): ObservedPacket {
   return {
     channel,
     direction: 'guest-to-host',
@@ -172,5 +301,20 @@ function observe(channel: ChannelId, packet: IncomingPacket): ObservedPacket {
     length: packet.packetLength,
     transactionId: packet.transactionId,
     payload: packet.payload().slice(),
+    ...(fault === undefined ? {} : { fault }),
+    time: performance.timeOrigin + performance.now(),
+  };
+}
+
+function observeReply(channel: ChannelId, reply: PendingReply): ObservedPacket {
+  return {
+    channel,
+    direction: 'host-to-guest',
+    kind: reply.type,
+    type: reply.type === 'completion' ? PacketType.completion : PacketType.dataInband,
+    length: align8(PacketDescriptor.SIZE + reply.payload.length),
+    transactionId: BigInt(reply.transactionId),
+    payload: reply.payload.slice(),
+    time: performance.timeOrigin + performance.now(),
   };
 }

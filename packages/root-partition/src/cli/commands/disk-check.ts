@@ -74,6 +74,19 @@ export async function checkImage(path: string, io: CliIo, showProgress: boolean)
     const problem = { reason: error.reason, offset: null, message: error.message };
     return { path: resolve(path), format: null, virtualSize: null, clean: false, checkedBytes: 0, problems: [problem], truncated: false };
   }
+  try {
+    return await checkDisk(disk, io, showProgress);
+  } finally {
+    await disk.close();
+  }
+}
+
+/**
+ * Reads every block of an open disk, collecting `DiskCorruptError`s as problems (at most
+ * `MAX_REPORTED_PROBLEMS`); the disk stays open.
+ * @throws any other read error (`DiskIoError`).
+ */
+export async function checkDisk(disk: VirtualDisk, io: CliIo, showProgress: boolean): Promise<CheckReport> {
   const problems: CheckProblem[] = [];
   let truncated = false;
   let checkedBytes = 0;
@@ -97,7 +110,6 @@ export async function checkImage(path: string, io: CliIo, showProgress: boolean)
     );
   } finally {
     progress.stop();
-    await disk.close();
   }
   const clean = problems.length === 0;
   return { path: disk.path, format: disk.format, virtualSize: disk.virtualSize, clean, checkedBytes, problems, truncated };

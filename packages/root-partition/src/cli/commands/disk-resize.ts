@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { openDisk } from '../../storage/disk-files.ts';
+import { invalidArgument } from '../errors.ts';
 import { writeLine, type CliIo } from '../io.ts';
 import { formatSize, parseSize } from '../sizes.ts';
 
@@ -28,6 +29,9 @@ export function registerDiskResize(disk: Command, io: CliIo): void {
       let before: number;
       try {
         before = disk.virtualSize;
+        if (newSize < before && options.allowShrink !== true) {
+          throw invalidArgument(`${disk.path}: shrinking from ${formatSize(before)} to ${formatSize(newSize)} loses data past the new end; pass --allow-shrink`);
+        }
         if (newSize !== before) await disk.resize(newSize, { allowShrink: options.allowShrink === true });
       } finally {
         await disk.close();

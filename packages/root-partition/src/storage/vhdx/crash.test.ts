@@ -25,7 +25,10 @@ afterAll(async () => {
   await folder.remove();
 });
 
-/** Runs the writer until `killAfter` says so; returns the last acknowledged flush and the last completed count. */
+/**
+ * Runs the writer and SIGKILLs it after `flushesBeforeKill` flush lines and `linesAfter` more lines;
+ * returns the last acknowledged flush and the last completed count it printed before dying.
+ */
 async function runAndKill(path: string, seed: number, flushesBeforeKill: number, linesAfter: number): Promise<{ flushed: number; completed: number }> {
   const child = spawn(process.execPath, ['--import', 'tsx', WRITER, path, String(seed)], { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = once(child, 'exit');
@@ -41,10 +44,8 @@ async function runAndKill(path: string, seed: number, flushesBeforeKill: number,
       flushed = Number(count);
       flushes++;
     } else if (kind === 'W') completed = Number(count);
-    if (flushes >= flushesBeforeKill && after++ >= linesAfter) {
-      child.kill('SIGKILL');
-      break;
-    }
+    // Keep reading after the kill: lines the writer printed before it died may still be in the pipe.
+    if (!child.killed && flushes >= flushesBeforeKill && after++ >= linesAfter) child.kill('SIGKILL');
   }
   const [code, signal] = (await exited) as [number | null, NodeJS.Signals | null];
   if (signal !== 'SIGKILL') throw new Error(`writer ended by itself (code ${code}): ${stderr}`);

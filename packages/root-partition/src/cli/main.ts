@@ -9,4 +9,7 @@ import '../storage/vhdx/index.ts';
 import { processIo } from './io.ts';
 import { runCli } from './program.ts';
 
+// `npm run viridian` runs scripts in the repository root; relative paths mean the caller's folder.
+if (process.env.npm_lifecycle_event === 'viridian' && process.env.INIT_CWD !== undefined) process.chdir(process.env.INIT_CWD);
+
 process.exitCode = await runCli(process.argv.slice(2), processIo());

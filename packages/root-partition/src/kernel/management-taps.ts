@@ -3,11 +3,12 @@
  * (every packet both ways, forwarded to the host while it asks) and fault injection
  * ({@link ChannelFaults}). A tap wraps the device before it is offered, so that every channel the
  * guest opens on it (the first, or one reopened later) is tapped from its first packet; state the
- * host set before the guest opened (observation, armed faults, a held ring) applies at once.
+ * host set before the guest opened (observation, armed faults, a held ring) applies at once. The
+ * device's own handler serves the channel: an untouched tap adds nothing to the data path.
  */
 import type { Subscription } from 'rxjs';
 import type { GuestRingState, HostChannel, ObservedPacket } from '../vmbus/host-channel.ts';
-import type { ChannelHandler, VmbusDevice } from '../vmbus/vmbus-device.ts';
+import type { VmbusDevice } from '../vmbus/vmbus-device.ts';
 import { ChannelFaults } from './management-faults.ts';
 import type { ChannelFault } from './management-protocol.ts';
 
@@ -27,7 +28,7 @@ export class DeviceTap {
     this.faults = new ChannelFaults((state) => sink.ringFull(state));
   }
 
-  /** `device`, with every channel it opens tapped (the handler is wrapped to see the close). */
+  /** `device`, with every channel it opens tapped (the device's handler itself serves the channel). */
   wrap(device: VmbusDevice): VmbusDevice {
     return {
       name: device.name,
@@ -35,14 +36,8 @@ export class DeviceTap {
       open: async (channel) => {
         const handler = await device.open(channel);
         this.attach(channel);
-        const tapped: ChannelHandler = {
-          onPacket: (packet, c) => handler.onPacket(packet, c),
-          onClose: async (c) => {
-            this.detach(c);
-            await handler.onClose?.(c);
-          },
-        };
-        return tapped;
+        channel.onServiceEnded(() => this.detach(channel));
+        return handler;
       },
     };
   }

@@ -124,6 +124,7 @@ export class HostChannel {
   private readonly injected: IncomingPacket[] = [];
   private holding = false;
   private guestRing: RingMemory | undefined;
+  private readonly endCallbacks: (() => void)[] = [];
 
   constructor(
     readonly id: ChannelId,
@@ -216,6 +217,11 @@ export class HostChannel {
     return this.loop ?? Promise.resolve();
   }
 
+  /** Calls `callback` once, when the service loop ends (stopped, or the guest corrupted the ring). */
+  onServiceEnded(callback: () => void): void {
+    this.endCallbacks.push(callback);
+  }
+
   /** The guest signalled this channel. */
   notify(): void {
     this.interrupt.ring();
@@ -280,6 +286,7 @@ export class HostChannel {
         this.problems.warn('handler-error', { channel: this.id, err: error }, 'device handler failed: channel service stopped');
       }
     } finally {
+      for (const callback of this.endCallbacks.splice(0)) callback();
       await handler.onClose?.(this);
     }
   }

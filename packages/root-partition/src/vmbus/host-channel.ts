@@ -249,7 +249,7 @@ export class HostChannel {
         this.interceptFate(packet, this.interceptor, handler);
         return;
       }
-      if (this.received$.observed) this.received$.next(observe(this.id, packet, undefined));
+      if (this.received$.observed) this.received$.next(observe(this.id, packet, undefined, now()));
       handler.onPacket(packet, this);
     };
     try {
@@ -293,13 +293,21 @@ export class HostChannel {
 
   /** A guest packet while an interceptor is set: observe it with its fate, then act on the fate. */
   private interceptFate(packet: IncomingPacket, interceptor: PacketInterceptor, handler: ChannelHandler): void {
+    // Stamped before the interceptor runs, so a delayed packet's delay shows in full between the
+    // stamps of the request and of its reply.
+    const time = this.received$.observed ? now() : undefined;
     const fate = interceptor.intercept(packet);
-    if (this.received$.observed) this.received$.next(observe(this.id, packet, fate.fault));
+    if (time !== undefined && this.received$.observed) this.received$.next(observe(this.id, packet, fate.fault, time));
     for (const next of fate.deliver) handler.onPacket(next, this);
   }
 }
 
-function observe(channel: ChannelId, packet: IncomingPacket, fault: PacketFault | undefined): ObservedPacket {
+/** Observation time: ms since the epoch, sub-millisecond. */
+function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+function observe(channel: ChannelId, packet: IncomingPacket, fault: PacketFault | undefined, time: number): ObservedPacket {
   return {
     channel,
     direction: 'guest-to-host',
@@ -309,7 +317,7 @@ function observe(channel: ChannelId, packet: IncomingPacket, fault: PacketFault 
     transactionId: packet.transactionId,
     payload: packet.payload().slice(),
     ...(fault === undefined ? {} : { fault }),
-    time: performance.timeOrigin + performance.now(),
+    time,
   };
 }
 
@@ -322,6 +330,6 @@ function observeReply(channel: ChannelId, reply: PendingReply): ObservedPacket {
     length: align8(PacketDescriptor.SIZE + reply.payload.length),
     transactionId: BigInt(reply.transactionId),
     payload: reply.payload.slice(),
-    time: performance.timeOrigin + performance.now(),
+    time: now(),
   };
 }

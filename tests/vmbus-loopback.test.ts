@@ -70,6 +70,21 @@ describe('VMBus loopback: echo VSP and VSC', () => {
     expect(await released).toEqual({ kind: 'channelReleased', channel: id });
   });
 
+  it('keeps requests in call order when senders must wait for ring space', async () => {
+    const { guest, host, channels } = vmbusLoopback({ devices: [echoDevice()] });
+    await guest.connect();
+    const channel = await guest.openChannel(channels[0]!, { sendRingBytes: 8192, receiveRingBytes: 64 * 1024 + 4096 });
+    const seen: bigint[] = [];
+    const echo = new EchoClient(channel);
+    const subscription = host.channel(channels[0]!)!.received$.subscribe((p) => seen.push(p.transactionId));
+    // 100 requests of 1 KiB through a 4 KiB ring: most of them queue for space.
+    const replies = await Promise.all(Array.from({ length: 100 }, (_, i) => echo.echo(bytes(1024, i))));
+    subscription.unsubscribe();
+    replies.forEach((reply, i) => expect(reply).toEqual(bytes(1024, i)));
+    expect(seen).toEqual([...seen].sort((a, b) => (a < b ? -1 : 1)));
+    expect(seen).toHaveLength(100);
+  });
+
   it('opens 64 channels on one connection and echoes on all of them', async () => {
     const devices = Array.from({ length: 64 }, () => echoDevice());
     const { guest, channels } = vmbusLoopback({ devices, guestMemoryBytes: 64 * 1024 * 1024 });

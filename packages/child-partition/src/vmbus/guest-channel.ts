@@ -29,6 +29,8 @@ export class GuestChannel {
   private readonly interrupt = new LocalInterrupt();
   private readonly pending = new Map<number, { resolve: (payload: Uint8Array) => void; reject: (error: Error) => void }>();
   private nextTransactionId = 1;
+  /** Sends waiting for ring space, in call order. */
+  private readonly queued: { payload: Uint8Array; transactionId: number; completionRequested: boolean; resolve: () => void; reject: (error: Error) => void }[] = [];
   private closed = false;
   private readonly loop: Promise<void>;
 
@@ -68,14 +70,38 @@ export class GuestChannel {
    * @throws {GuestChannelClosedError} when the channel closes first
    */
   async send(payload: Uint8Array, transactionId = 0, completionRequested = false): Promise<void> {
+    if (this.closed) throw new GuestChannelClosedError(this.id);
+    // Fast path: nobody is queued and the packet fits.
+    if (this.queued.length === 0 && this.endpoint.outgoing.writeInband(payload, transactionId, completionRequested).ok) {
+      this.endpoint.flush();
+      return;
+    }
+    // Otherwise wait in line: packets leave in the order `send` was called.
+    await new Promise<void>((resolve, reject) => {
+      this.queued.push({ payload, transactionId, completionRequested, resolve, reject });
+      if (this.queued.length === 1) void this.pump();
+    });
+  }
+
+  /** Writes queued packets in order, waiting for ring space (pending_send_sz) when full. */
+  private async pump(): Promise<void> {
     const outgoing = this.endpoint.outgoing;
-    for (;;) {
-      if (this.closed) throw new GuestChannelClosedError(this.id);
-      if (outgoing.writeInband(payload, transactionId, completionRequested).ok) break;
-      await this.endpoint.waitAsync({ space: inbandFootprint(payload.length) });
+    while (this.queued.length > 0) {
+      const head = this.queued[0]!;
+      if (this.closed) {
+        for (const waiter of this.queued.splice(0)) waiter.reject(new GuestChannelClosedError(this.id));
+        return;
+      }
+      if (outgoing.writeInband(head.payload, head.transactionId, head.completionRequested).ok) {
+        this.queued.shift();
+        head.resolve();
+        continue;
+      }
+      await this.endpoint.waitAsync({ space: inbandFootprint(head.payload.length) });
     }
     this.endpoint.flush();
   }
+
 
   /** The host signalled this channel. */
   notify(): void {
@@ -86,6 +112,7 @@ export class GuestChannel {
   async close(): Promise<void> {
     this.closed = true;
     this.interrupt.ring();
+    for (const waiter of this.queued.splice(0)) waiter.reject(new GuestChannelClosedError(this.id));
     await this.loop;
     for (const waiter of this.pending.values()) waiter.reject(new GuestChannelClosedError(this.id));
     this.pending.clear();

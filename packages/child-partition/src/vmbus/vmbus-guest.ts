@@ -8,18 +8,18 @@
  * {@link VmbusGuest.handleMessage}, channel signals through {@link VmbusGuest.handleSignal}.
  */
 import { Subject, mergeMap, type Observable } from 'rxjs';
-import type {
-  GuestPageAllocator} from '@viridian/vmbus';
 import {
   ChannelMessageType,
   ChannelRegion,
   ChannelStatus,
   PAGE_SIZE,
+  RetryingPostQueue,
   VmbusClient,
   encodeChannelMessage,
   type ChannelId,
   type ClientEvent,
   type GpadlId,
+  type GuestPageAllocator,
   type GuestToHostMessage,
   type OfferChannelMessage,
   type VmbusVersion,
@@ -51,11 +51,17 @@ export type OfferChange = { readonly kind: 'added'; readonly offer: OfferChannel
 export class VmbusGuest {
   readonly client: VmbusClient;
   private readonly events = new Subject<ClientEvent>();
-  private readonly outbox: { bytes: Uint8Array; connectionId: number; contact: boolean }[] = [];
+  private readonly outbox: RetryingPostQueue<{ bytes: Uint8Array; connectionId: number; contact: boolean }>;
   private readonly open = new Map<ChannelId, { channel: GuestChannel; gpadlId: GpadlId }>();
-  private retryTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly options: VmbusGuestOptions) {
+    this.outbox = new RetryingPostQueue((m) => {
+      const outcome = options.transport.postMessage(m.bytes, m.connectionId);
+      if (outcome === 'retry') return false;
+      // An old host has no connection 4: INITIATE_CONTACT moves on to the next version.
+      if (outcome === 'no-connection' && m.contact) this.client.contactPostFailed();
+      return true;
+    });
     this.client = new VmbusClient(
       { send: (message, connectionId) => this.post(message, connectionId), emit: (event) => this.events.next(event) },
       options.maxVersion === undefined ? {} : { maxVersion: options.maxVersion },
@@ -170,22 +176,5 @@ export class VmbusGuest {
 
   private post(message: GuestToHostMessage, connectionId: number): void {
     this.outbox.push({ bytes: encodeChannelMessage(message), connectionId, contact: message.type === ChannelMessageType.initiateContact });
-    this.flushOutbox();
-  }
-
-  private flushOutbox(): void {
-    while (this.outbox.length > 0) {
-      const next = this.outbox[0]!;
-      const outcome = this.options.transport.postMessage(next.bytes, next.connectionId);
-      if (outcome === 'retry') {
-        this.retryTimer ??= setTimeout(() => {
-          this.retryTimer = undefined;
-          this.flushOutbox();
-        }, 1);
-        return;
-      }
-      this.outbox.shift();
-      if (outcome === 'no-connection' && next.contact) this.client.contactPostFailed();
-    }
   }
 }

@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import { Subject, type Observable } from 'rxjs';
 import {
   ChannelStatus,
+  RetryingPostQueue,
   VmbusServer,
   encodeChannelMessage,
   gpadlChannelRings,
@@ -56,14 +57,14 @@ interface DeviceSlot {
 export class VmbusHost {
   readonly server: VmbusServer;
   private readonly devices = new Map<ChannelId, DeviceSlot>();
-  private readonly outbox: { bytes: Uint8Array; targetVp: number }[] = [];
+  private readonly outbox: RetryingPostQueue<{ bytes: Uint8Array; targetVp: number }>;
   private readonly events = new Subject<ServerEvent>();
   private readonly problems: RateLimitedLog;
   private targetVcpu = 0;
-  private retryTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly options: VmbusHostOptions) {
     this.problems = new RateLimitedLog(options.logger);
+    this.outbox = new RetryingPostQueue((m) => options.transport.postMessage(m.bytes, m.targetVp));
     this.server = new VmbusServer(
       { send: (message) => this.post(message), emit: (event) => this.onServerEvent(event) },
       {
@@ -126,29 +127,17 @@ export class VmbusHost {
 
   /** Stops every channel (the child is going away). */
   async close(): Promise<void> {
-    clearTimeout(this.retryTimer);
+    this.outbox.close();
     await Promise.all([...this.devices.values()].map((slot) => this.stopChannel(slot)));
     this.events.complete();
   }
 
   private post(message: HostToGuestMessage): void {
     this.outbox.push({ bytes: encodeChannelMessage(message), targetVp: this.targetVcpu });
-    this.flushOutbox();
   }
 
-  /** Posts queued messages in order; on full guest buffers, retries shortly. */
   private flushOutbox(): void {
-    while (this.outbox.length > 0) {
-      const next = this.outbox[0]!;
-      if (!this.options.transport.postMessage(next.bytes, next.targetVp)) {
-        this.retryTimer ??= setTimeout(() => {
-          this.retryTimer = undefined;
-          this.flushOutbox();
-        }, 1);
-        return;
-      }
-      this.outbox.shift();
-    }
+    this.outbox.flush();
   }
 
   private onServerEvent(event: ServerEvent): void {

@@ -8,6 +8,7 @@ import { GuestProgramError, Host, ManagementRequestError, MiB } from '@viridian/
 
 const echoGuest = new URL('../examples/echo-guest.ts', import.meta.url);
 const failingGuest = new URL('./fixtures/failing-guest.ts', import.meta.url);
+const hostileKernel = new URL('./fixtures/hostile-kernel.ts', import.meta.url);
 
 describe('VMBus between partitions', () => {
   let host: Host;
@@ -37,6 +38,18 @@ describe('VMBus between partitions', () => {
     await expect(vm.result).rejects.toThrow(GuestProgramError);
     await expect(vm.result).rejects.toThrow('the guest gave up on purpose');
     expect((await vm.stats()).echo[0]!.requests).toBe(1);
+  });
+
+  it('keeps a well-behaved child echoing while a hostile child floods the root with bad VMBus traffic', async () => {
+    const hostile = await host.createVm({ name: 'hostile', memoryBytes: 8 * MiB, program: failingGuest, kernel: hostileKernel, args: { rounds: 3000, seed: 11 }, devices: [{ kind: 'echo' }] });
+    const good = await host.createVm({ name: 'good', memoryBytes: 16 * MiB, program: echoGuest, args: { count: 3000, inFlight: 8 }, devices: [{ kind: 'echo' }] });
+    await Promise.all([hostile.start(), good.start()]);
+    await expect(hostile.result).rejects.toThrow(/crashed/);
+    expect(await good.result).toMatchObject({ requests: 3000 });
+    const hostileStats = await hostile.stats();
+    expect(hostileStats.vmbus).toMatchObject({ protocolErrors: expect.any(Number) });
+    expect(hostileStats.vmbus.protocolErrors as number).toBeGreaterThan(100);
+    expect((await good.stats()).vmbus).toMatchObject({ protocolErrors: 0 });
   });
 
   it('refuses bad VM specs with a stable code', async () => {

@@ -52,6 +52,11 @@ export interface CreateVmOptions {
    * devices in `guest.devices.byDriver[driver.name]`.
    */
   readonly drivers?: readonly (URL | string)[];
+  /**
+   * Boot this VP entry instead of Viridian's guest kernel (default export `(vp, args) => void`):
+   * another operating system, such as a hostile one in tests. `program` is then only compiled.
+   */
+  readonly kernel?: URL | string;
 }
 
 /** A management request the root refused. */
@@ -117,7 +122,8 @@ export class Host {
       }),
     );
     const drivers = await Promise.all((options.drivers ?? []).map(compile));
-    const spec = { name: options.name, memoryBytes: options.memoryBytes, program, args: options.args, devices, drivers };
+    const kernel = options.kernel === undefined ? undefined : await compile(options.kernel);
+    const spec = { name: options.name, memoryBytes: options.memoryBytes, program, args: options.args, devices, drivers, ...(kernel === undefined ? {} : { kernel }) };
     const { partitionId } = (await this.request({ op: 'create-vm', spec })) as { partitionId: string };
     const vm = new Vm(options.name, BigInt(partitionId), (request) => this.request(request));
     this.vms.set(options.name, vm);

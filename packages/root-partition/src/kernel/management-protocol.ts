@@ -42,6 +42,11 @@ export interface VmSpec {
   readonly memoryBytes: number;
   /** The guest program module (file URL). */
   readonly program: string;
+  /**
+   * The VP entry the child boots instead of Viridian's guest kernel (file URL, compiled): another
+   * "operating system", such as a hostile one in tests. It gets the VP context and `args`.
+   */
+  readonly kernel?: string;
   /** Arguments for the program (structured-clonable, JSON-serialisable). */
   readonly args?: unknown;
   readonly devices: readonly DeviceSpec[];

@@ -110,6 +110,7 @@ export class ManagementService {
       throw new ManagementError('VIRIDIAN_VM_BAD_SPEC', `memory ${spec.memoryBytes} must be a multiple of 4096 of at least 1 MiB`);
     }
     if (typeof spec.program !== 'string' || !spec.program.startsWith('file:')) throw new ManagementError('VIRIDIAN_VM_BAD_SPEC', 'program must be a file URL');
+    if (spec.kernel !== undefined && (typeof spec.kernel !== 'string' || !spec.kernel.startsWith('file:'))) throw new ManagementError('VIRIDIAN_VM_BAD_SPEC', 'kernel must be a file URL');
     const specs = checkDeviceSpecs(spec.devices);
     const drivers = checkDriverUrls(spec.drivers);
     this.creating.add(spec.name);
@@ -135,7 +136,7 @@ export class ManagementService {
   private createPartition(spec: VmSpec, drivers: string[], devices: VmbusDevice[], echo: EchoDevice[]): { partitionId: string } {
     const partition = createChildPartition(this.vp.hypercalls, {
       memoryBytes: spec.memoryBytes,
-      entry: this.guestKernel,
+      entry: spec.kernel ?? this.guestKernel,
       args: { program: spec.program, args: spec.args ?? null, drivers },
       suspended: true,
       extraPages: 64,

@@ -58,3 +58,7 @@ export { VhdxDisk, createVhdx, vhdxDriver, DEFAULT_BLOCK_SIZE as VHDX_DEFAULT_BL
 export type { DeviceOption } from './host/host.ts';
 export type { ChannelFault } from './kernel/management-protocol.ts';
 export type { PacketFault, PacketFate, PacketInterceptor, GuestRingState } from './vmbus/host-channel.ts';
+
+// The synthetic SCSI controller: storvsp and its SCSI target
+export { storvspDevice, newStorvspMetrics, parseStorvspPacket, ScsiController, ScsiDisk, INVALID_LUN, parseCdb, ArrayDataBuffer, initStep } from './devices/storvsp/index.ts';
+export type { StorvspDevice, StorvspOptions, StorvspMetrics, StorvspRequest, StorvspMalformedReason, StorvspInitState, ScsiCommand, ScsiDataBuffer, ScsiOutcome } from './devices/storvsp/index.ts';

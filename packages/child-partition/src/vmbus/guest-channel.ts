@@ -10,7 +10,19 @@
  * outgoing ring makes the sender wait for space (pending_send_sz), never spin.
  */
 import { Subject } from 'rxjs';
-import { ChannelEndpoint, LocalInterrupt, inbandFootprint, type ChannelId, type ChannelRings, type IncomingPacket, type OfferChannelMessage } from '@viridian/vmbus';
+import {
+  ChannelEndpoint,
+  GpaDirectHeader,
+  GpaRangeLayout,
+  LocalInterrupt,
+  inbandFootprint,
+  packetFootprint,
+  type ChannelId,
+  type ChannelRings,
+  type IncomingPacket,
+  type OfferChannelMessage,
+  type OutgoingGpaRange,
+} from '@viridian/vmbus';
 import { GuestChannelClosedError } from '../errors.ts';
 
 /** A packet the host sent that no request waits for (copied out of the ring). */
@@ -30,7 +42,15 @@ export class GuestChannel {
   private readonly pending = new Map<number, { resolve: (payload: Uint8Array) => void; reject: (error: Error) => void }>();
   private nextTransactionId = 1;
   /** Sends waiting for ring space, in call order. */
-  private readonly queued: { payload: Uint8Array; transactionId: number; completionRequested: boolean; resolve: () => void; reject: (error: Error) => void }[] = [];
+  private readonly queued: {
+    payload: Uint8Array;
+    transactionId: number;
+    completionRequested: boolean;
+    /** Set for a GPA-direct packet (type 9). */
+    ranges?: readonly OutgoingGpaRange[];
+    resolve: () => void;
+    reject: (error: Error) => void;
+  }[] = [];
   private closed = false;
   private readonly loop: Promise<void>;
 
@@ -65,6 +85,38 @@ export class GuestChannel {
   }
 
   /**
+   * Sends `payload` in a GPA-direct packet (vmbus-wire.md §2.2) naming `ranges` of this guest's
+   * pages (for example a storage request's data buffer, which the host reads or writes in place),
+   * asks for a completion and resolves with its payload. The pages must stay allocated until then.
+   * @throws {GuestChannelClosedError} when the channel closes first
+   * @throws {InvalidArgumentError} (from the ring) when a range is inconsistent
+   */
+  async requestGpaDirect(ranges: readonly OutgoingGpaRange[], payload: Uint8Array): Promise<Uint8Array> {
+    const transactionId = this.nextTransactionId++;
+    if (this.nextTransactionId > Number.MAX_SAFE_INTEGER) this.nextTransactionId = 1;
+    const done = new Promise<Uint8Array>((resolve, reject) => this.pending.set(transactionId, { resolve, reject }));
+    try {
+      await this.sendGpaDirect(ranges, payload, transactionId);
+    } catch (error) {
+      this.pending.delete(transactionId);
+      throw error;
+    }
+    return done;
+  }
+
+  private async sendGpaDirect(ranges: readonly OutgoingGpaRange[], payload: Uint8Array, transactionId: number): Promise<void> {
+    if (this.closed) throw new GuestChannelClosedError(this.id);
+    if (this.queued.length === 0 && this.endpoint.outgoing.writeGpaDirect(ranges, payload, transactionId, true).ok) {
+      this.endpoint.flush();
+      return;
+    }
+    await new Promise<void>((resolve, reject) => {
+      this.queued.push({ payload, transactionId, completionRequested: true, ranges, resolve, reject });
+      if (this.queued.length === 1) void this.pump();
+    });
+  }
+
+  /**
    * Writes an in-band packet and publishes it (signalling the host if it may be asleep); waits for
    * space while the ring is full.
    * @throws {GuestChannelClosedError} when the channel closes first
@@ -92,12 +144,16 @@ export class GuestChannel {
         for (const waiter of this.queued.splice(0)) waiter.reject(new GuestChannelClosedError(this.id));
         return;
       }
-      if (outgoing.writeInband(head.payload, head.transactionId, head.completionRequested).ok) {
+      const written =
+        head.ranges === undefined
+          ? outgoing.writeInband(head.payload, head.transactionId, head.completionRequested)
+          : outgoing.writeGpaDirect(head.ranges, head.payload, head.transactionId, head.completionRequested);
+      if (written.ok) {
         this.queued.shift();
         head.resolve();
         continue;
       }
-      await this.endpoint.waitAsync({ space: inbandFootprint(head.payload.length) });
+      await this.endpoint.waitAsync({ space: head.ranges === undefined ? inbandFootprint(head.payload.length) : gpaDirectFootprint(head.ranges, head.payload.length) });
     }
     this.endpoint.flush();
   }
@@ -144,4 +200,11 @@ export class GuestChannel {
       this.unsolicited$.error(error);
     }
   }
+}
+
+/** Ring bytes a GPA-direct packet takes: descriptor, range header and PFNs, payload, trailer. */
+function gpaDirectFootprint(ranges: readonly OutgoingGpaRange[], payloadLength: number): number {
+  let header: number = GpaDirectHeader.SIZE;
+  for (const range of ranges) header += GpaRangeLayout.SIZE + range.pfns.length * GpaRangeLayout.PFN_SIZE;
+  return packetFootprint(header, payloadLength);
 }

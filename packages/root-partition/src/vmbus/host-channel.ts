@@ -9,6 +9,11 @@
  * that does not fit waits (copied) in a backlog, and the loop reads no more requests until the
  * guest has made room for the backlog, so a guest that never reads cannot grow the root's memory.
  *
+ * Asynchronous devices (storvsp: disk I/O) reply from later tasks: a reply made outside the loop's
+ * synchronous batch is published by one flush scheduled with `setImmediate`, so the completions of
+ * every I/O that finished in one event-loop turn go out together (one signal at most); a reply
+ * that had to wait in the backlog wakes the loop, which writes it when the guest makes room.
+ *
  * A ring the guest corrupts stops this channel's service (OpenVMM's storvsp does the same): the
  * error is logged at a limited rate and counted; the root and every other channel go on.
  *
@@ -125,6 +130,12 @@ export class HostChannel {
   private holding = false;
   private guestRing: RingMemory | undefined;
   private readonly endCallbacks: (() => void)[] = [];
+  /** True while the loop runs handlers synchronously (it flushes after them itself). */
+  private inBatch = false;
+  /** A flush for replies made outside a batch is scheduled. */
+  private flushScheduled = false;
+  /** The service loop has ended: the rings are not touched again. */
+  private ended = false;
 
   constructor(
     readonly id: ChannelId,
@@ -190,7 +201,22 @@ export class HostChannel {
 
   private reply(reply: PendingReply): void {
     if (this.sent$.observed) this.sent$.next(observeReply(this.id, reply));
+    if (this.ended) return;
     if (this.backlog.length > 0 || !this.write(reply)) this.backlog.push({ ...reply, payload: reply.payload.slice() });
+    if (!this.inBatch) this.scheduleFlush();
+  }
+
+  /** Publishes replies made outside the loop's batch (asynchronous completions), once per turn. */
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      if (this.ended || this.stopped) return;
+      this.endpoint.flush();
+      // The loop writes backlogged replies (waiting for space if it must).
+      if (this.backlog.length > 0) this.interrupt.ring();
+    });
   }
 
   private write(reply: PendingReply): boolean {
@@ -261,7 +287,9 @@ export class HostChannel {
           continue;
         }
         if (this.injected.length > 0) {
+          this.inBatch = true;
           for (let i = 0; i < BATCH && this.injected.length > 0 && !this.stopped; i++) handler.onPacket(this.injected.shift()!, this);
+          this.inBatch = false;
           endpoint.flush();
           continue;
         }
@@ -272,7 +300,9 @@ export class HostChannel {
           if (this.holding && this.injected.length === 0 && !this.stopped) await this.interrupt.waitAsync(seen);
           continue;
         }
+        this.inBatch = true;
         const count = endpoint.drain(onPacket, BATCH);
+        this.inBatch = false;
         endpoint.flush();
         if (count > 0) this.counters.batches++;
         else await endpoint.waitAsync({ packets: true });
@@ -286,6 +316,8 @@ export class HostChannel {
         this.problems.warn('handler-error', { channel: this.id, err: error }, 'device handler failed: channel service stopped');
       }
     } finally {
+      this.inBatch = false;
+      this.ended = true;
       for (const callback of this.endCallbacks.splice(0)) callback();
       await handler.onClose?.(this);
     }

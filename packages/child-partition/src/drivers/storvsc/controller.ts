@@ -1,0 +1,239 @@
+/**
+ * The storvsc controller: one synthetic SCSI controller as the guest drives it (vmbus-wire.md
+ * §8.1). {@link StorvscController.attach} runs the vstor initialization like Linux's storvsc
+ * (BEGIN_INITIALIZATION, QUERY_PROTOCOL_VERSION newest first, QUERY_PROPERTIES,
+ * END_INITIALIZATION), then finds the LUNs (REPORT LUNS) and builds a {@link GuestDisk} for each.
+ *
+ * SRBs: {@link StorvscController.execute} sends one EXECUTE_SRB. A command with data goes as a
+ * GPA-direct packet whose one range names guest pages taken from the kernel's allocator: the host
+ * reads or writes them in place. Up to {@link StorvscProtocol.MAX_IN_FLIGHT} SRBs are in flight;
+ * callers beyond that wait in order. A BUSY answer is retried.
+ */
+import {
+  DataDirection,
+  FixedSense,
+  PAGE_SIZE,
+  STORVSC_NEGOTIABLE_VERSIONS,
+  ScsiOp,
+  ScsiStatus,
+  SrbFlags,
+  SrbStatus,
+  StorvscProtocol,
+  VstorFlags,
+  VstorOperation,
+  VstorPacket,
+  VstorStatus,
+  encodeProtocolVersion,
+  encodeScsiRequest,
+  readChannelProperties,
+  readCompletionSense,
+  readScsiRequest,
+  vstorPacket,
+  type ChannelPropertiesFields,
+  type GuestPageAllocator,
+} from '@viridian/vmbus';
+import type { GuestChannel } from '../../vmbus/guest-channel.ts';
+import { GuestDisk } from './disk.ts';
+import { ScsiCommandError, StorvscProtocolError } from './errors.ts';
+import { PagePool } from './page-pool.ts';
+
+/** The data of one SRB: `in` fills `length` bytes the caller gets back, `out` sends `data`. */
+export type SrbData = { readonly direction: 'none' } | { readonly direction: 'in'; readonly length: number } | { readonly direction: 'out'; readonly data: Uint8Array };
+
+/** A completed SRB. */
+export interface SrbResult {
+  readonly srbStatus: number;
+  readonly scsiStatus: number;
+  /** Bytes the target moved. */
+  readonly transferred: number;
+  /** Data in: the `transferred` bytes read. */
+  readonly data: Uint8Array;
+  readonly sense: Uint8Array;
+}
+
+/** Where guest memory and page allocation come from. */
+export interface GuestMemoryContext {
+  readonly memory: SharedArrayBuffer;
+  readonly pages: GuestPageAllocator;
+}
+
+/** BUSY answers retried before giving up. */
+const BUSY_RETRIES = 1000;
+
+export class StorvscController {
+  /** One block device per LUN, by LUN. */
+  readonly disks: GuestDisk[] = [];
+  private inFlight = 0;
+  private readonly slotWaiters: (() => void)[] = [];
+  private readonly pool: PagePool;
+
+  private constructor(
+    readonly channel: GuestChannel,
+    private readonly context: GuestMemoryContext,
+    /** The negotiated vstor version (`major << 8 | minor`). */
+    readonly version: number,
+    readonly properties: ChannelPropertiesFields,
+  ) {
+    this.pool = new PagePool(context.pages);
+  }
+
+  /** Largest transfer of one SRB. */
+  get maxTransferBytes(): number {
+    return Math.min(this.properties.maxTransferBytes, StorvscProtocol.MAX_TRANSFER_BYTES);
+  }
+
+  /** SRBs in flight. */
+  get requestsInFlight(): number {
+    return this.inFlight;
+  }
+
+  /**
+   * Initializes the controller on `channel` and finds its disks.
+   * @throws {StorvscProtocolError} when the VSP refuses a step or every version
+   * @throws {ScsiCommandError} when LUN discovery fails
+   */
+  static async attach(channel: GuestChannel, context: GuestMemoryContext): Promise<StorvscController> {
+    await step(channel, VstorOperation.beginInitialization, 'BEGIN_INITIALIZATION');
+    let version: number | undefined;
+    for (const candidate of STORVSC_NEGOTIABLE_VERSIONS) {
+      const packet = vstorPacket(VstorOperation.queryProtocolVersion, VstorFlags.requestCompletion);
+      encodeProtocolVersion(packet, candidate);
+      const reply = checkReply(await channel.request(packet), 'QUERY_PROTOCOL_VERSION');
+      const status = statusOf(reply);
+      if (status === VstorStatus.success) {
+        version = candidate;
+        break;
+      }
+      if (status !== VstorStatus.revisionMismatch) throw new StorvscProtocolError('QUERY_PROTOCOL_VERSION', status, 'refused');
+    }
+    if (version === undefined) throw new StorvscProtocolError('QUERY_PROTOCOL_VERSION', VstorStatus.revisionMismatch, 'no common version');
+    const properties = readChannelProperties(await step(channel, VstorOperation.queryProperties, 'QUERY_PROPERTIES'));
+    await step(channel, VstorOperation.endInitialization, 'END_INITIALIZATION');
+    const controller = new StorvscController(channel, context, version, properties);
+    await controller.rescan();
+    return controller;
+  }
+
+  /** Finds the LUNs (REPORT LUNS) and builds a disk for each one not yet known. */
+  async rescan(): Promise<void> {
+    const allocation = 8 + StorvscProtocol.MAX_LUNS * 8;
+    const cdb = Uint8Array.of(ScsiOp.reportLuns, 0, 0, 0, 0, 0, allocation >>> 24, (allocation >>> 16) & 0xff, (allocation >>> 8) & 0xff, allocation & 0xff, 0, 0);
+    const { data } = await this.command(0, cdb, { direction: 'in', length: allocation });
+    const listLength = new DataView(data.buffer, data.byteOffset, data.length).getUint32(0);
+    const luns: number[] = [];
+    for (let at = 8; at + 8 <= Math.min(data.length, 8 + listLength); at += 8) luns.push(data[at + 1]!);
+    for (const lun of luns) {
+      if (this.disks.some((disk) => disk.lun === lun)) continue;
+      this.disks.push(await GuestDisk.probe(this, lun));
+    }
+    this.disks.sort((a, b) => a.lun - b.lun);
+  }
+
+  /**
+   * Runs one SCSI command and fails unless it completed GOOD.
+   * @throws {ScsiCommandError} with the SRB status, SCSI status and sense
+   */
+  async command(lun: number, cdb: Uint8Array, data: SrbData): Promise<SrbResult> {
+    const result = await this.execute(lun, cdb, data);
+    if ((result.srbStatus & SrbStatus.STATUS_MASK) !== SrbStatus.success || result.scsiStatus !== ScsiStatus.good) {
+      const sense = result.sense;
+      const has = sense.length > FixedSense.ascq;
+      throw new ScsiCommandError(cdb[0]!, result.srbStatus, result.scsiStatus, has ? sense[FixedSense.senseKey]! & 0x0f : undefined, has ? sense[FixedSense.asc] : undefined, has ? sense[FixedSense.ascq] : undefined);
+    }
+    return result;
+  }
+
+  /**
+   * Sends one EXECUTE_SRB and resolves with its completion, whatever its status.
+   * @throws {StorvscProtocolError} when the VSP refuses the packet itself
+   * @throws {GuestChannelClosedError} when the channel closes first
+   */
+  async execute(lun: number, cdb: Uint8Array, data: SrbData): Promise<SrbResult> {
+    await this.takeSlot();
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const result = await this.executeOnce(lun, cdb, data);
+        if ((result.srbStatus & SrbStatus.STATUS_MASK) !== SrbStatus.busy || attempt >= BUSY_RETRIES) return result;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    } finally {
+      this.giveSlot();
+    }
+  }
+
+  private async executeOnce(lun: number, cdb: Uint8Array, data: SrbData): Promise<SrbResult> {
+    const length = data.direction === 'none' ? 0 : data.direction === 'in' ? data.length : data.data.length;
+    const packet = vstorPacket(VstorOperation.executeSrb, VstorFlags.requestCompletion);
+    encodeScsiRequest(packet, {
+      lun,
+      cdb,
+      dataIn: data.direction === 'in' ? DataDirection.read : data.direction === 'out' ? DataDirection.write : DataDirection.unknown,
+      dataTransferLength: length,
+      srbFlags: SrbFlags.disableSynchTransfer | (data.direction === 'in' ? SrbFlags.dataIn : data.direction === 'out' ? SrbFlags.dataOut : 0),
+    });
+    if (length === 0) return this.complete(await this.channel.request(packet), undefined);
+    const pages = Math.ceil(length / PAGE_SIZE);
+    const pfn = await this.pool.acquire(pages);
+    try {
+      const buffer = new Uint8Array(this.context.memory, pfn * PAGE_SIZE, length);
+      if (data.direction === 'out') buffer.set(data.data);
+      const pfns = Array.from({ length: pages }, (_, i) => pfn + i);
+      const reply = await this.channel.requestGpaDirect([{ byteCount: length, byteOffset: 0, pfns }], packet);
+      return this.complete(reply, data.direction === 'in' ? buffer : undefined);
+    } finally {
+      this.pool.release(pfn, pages);
+    }
+  }
+
+  private complete(reply: Uint8Array, buffer: Uint8Array | undefined): SrbResult {
+    checkReply(reply, 'EXECUTE_SRB');
+    const status = statusOf(reply);
+    const fields = readScsiRequest(reply, 0, false);
+    if (!('srbStatus' in fields)) throw new StorvscProtocolError('EXECUTE_SRB', status, 'unreadable completion');
+    if (status !== VstorStatus.success) throw new StorvscProtocolError('EXECUTE_SRB', status, `SRB status 0x${fields.srbStatus.toString(16)}`);
+    const transferred = Math.min(fields.dataTransferLength, buffer?.length ?? fields.dataTransferLength);
+    return {
+      srbStatus: fields.srbStatus,
+      scsiStatus: fields.scsiStatus,
+      transferred,
+      data: buffer === undefined ? EMPTY : buffer.slice(0, transferred),
+      sense: (fields.srbStatus & SrbStatus.autosenseValid) !== 0 ? readCompletionSense(reply) : EMPTY,
+    };
+  }
+
+  private async takeSlot(): Promise<void> {
+    if (this.inFlight < StorvscProtocol.MAX_IN_FLIGHT) {
+      this.inFlight++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+  }
+
+  private giveSlot(): void {
+    const next = this.slotWaiters.shift();
+    if (next) next(); // the slot passes straight to the next caller
+    else this.inFlight--;
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** Sends a header-only init packet and checks its answer. */
+async function step(channel: GuestChannel, operation: number, name: string): Promise<Uint8Array> {
+  const reply = checkReply(await channel.request(vstorPacket(operation, VstorFlags.requestCompletion)), name);
+  const status = statusOf(reply);
+  if (status !== VstorStatus.success) throw new StorvscProtocolError(name, status, 'refused');
+  return reply;
+}
+
+/** @throws {StorvscProtocolError} when the answer is not a 64-byte COMPLETE_IO */
+function checkReply(reply: Uint8Array, name: string): Uint8Array {
+  if (reply.length < VstorPacket.SIZE) throw new StorvscProtocolError(name, VstorStatus.unsuccessful, `answer of ${reply.length} bytes`);
+  const operation = new DataView(reply.buffer, reply.byteOffset, reply.length).getUint32(VstorPacket.operation, true);
+  if (operation !== VstorOperation.completeIo) throw new StorvscProtocolError(name, VstorStatus.unsuccessful, `answer with operation ${operation}`);
+  return reply;
+}
+
+function statusOf(reply: Uint8Array): number {
+  return new DataView(reply.buffer, reply.byteOffset, reply.length).getUint32(VstorPacket.status, true);
+}

@@ -1,0 +1,152 @@
+/**
+ * A disk as guest programs see it (`guest.disks`): one LUN of a storvsc controller as a block
+ * device with a capacity and a block size. `read`, `write`, `flush` and `trim` become READ (16),
+ * WRITE (16), SYNCHRONIZE CACHE (10) and UNMAP; a request larger than the controller's maximum
+ * transfer is split, and its pieces run at once. Many requests may be in flight (the controller
+ * queues beyond 256). Offsets and lengths are bytes, whole blocks.
+ */
+import { ScsiOp, ServiceAction, VpdPage } from '@viridian/vmbus';
+import type { StorvscController } from './controller.ts';
+import { DiskRequestError } from './errors.ts';
+
+export class GuestDisk {
+  private constructor(
+    private readonly controller: StorvscController,
+    /** The LUN on the controller. */
+    readonly lun: number,
+    /** Bytes per logical block. */
+    readonly blockSize: number,
+    /** Blocks on the disk. */
+    readonly blocks: number,
+    /** Bytes per physical block (the efficient I/O unit). */
+    readonly physicalBlockSize: number,
+    readonly readOnly: boolean,
+    /** Most blocks one UNMAP descriptor may name, and descriptors per UNMAP. */
+    private readonly unmapLimits: { readonly blocks: number; readonly descriptors: number },
+  ) {}
+
+  /** Capacity in bytes. */
+  get capacity(): number {
+    return this.blocks * this.blockSize;
+  }
+
+  /**
+   * Reads the LUN's geometry (READ CAPACITY (16), MODE SENSE (6), VPD Block Limits).
+   * @throws {ScsiCommandError}
+   */
+  static async probe(controller: StorvscController, lun: number): Promise<GuestDisk> {
+    const capacityCdb = new Uint8Array(16);
+    capacityCdb[0] = ScsiOp.serviceActionIn16;
+    capacityCdb[1] = ServiceAction.readCapacity16;
+    capacityCdb[13] = 32;
+    const capacity = (await controller.command(lun, capacityCdb, { direction: 'in', length: 32 })).data;
+    const cv = new DataView(capacity.buffer, capacity.byteOffset, capacity.length);
+    const blocks = Number(cv.getBigUint64(0)) + 1;
+    const blockSize = cv.getUint32(8);
+    const physicalBlockSize = blockSize << (capacity[13]! & 0x0f);
+    const mode = (await controller.command(lun, Uint8Array.of(ScsiOp.modeSense6, 0x08, 0x3f, 0, 255, 0), { direction: 'in', length: 255 })).data;
+    const readOnly = (mode[2]! & 0x80) !== 0;
+    const limits = (await controller.command(lun, Uint8Array.of(ScsiOp.inquiry, 1, VpdPage.blockLimits, 0, 64, 0), { direction: 'in', length: 64 })).data;
+    const lv = new DataView(limits.buffer, limits.byteOffset, limits.length);
+    const unmapLimits = limits.length >= 28 ? { blocks: lv.getUint32(20), descriptors: lv.getUint32(24) } : { blocks: 0, descriptors: 0 };
+    return new GuestDisk(controller, lun, blockSize, blocks, physicalBlockSize, readOnly, unmapLimits);
+  }
+
+  /**
+   * Reads `length` bytes at `offset`.
+   * @throws {DiskRequestError} when the range is not whole blocks
+   * @throws {ScsiCommandError} with the target's sense (e.g. LBA OUT OF RANGE, MEDIUM ERROR)
+   */
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    this.check(offset, length);
+    const result = new Uint8Array(length);
+    await Promise.all(
+      this.pieces(offset, length).map(async ([at, size]) => {
+        const { data } = await this.controller.command(this.lun, this.rw(ScsiOp.read16, at, size), { direction: 'in', length: size });
+        result.set(data, at - offset);
+      }),
+    );
+    return result;
+  }
+
+  /**
+   * Writes `data` at `offset` (durable after a later `flush`).
+   * @throws {DiskRequestError} when the range is not whole blocks
+   * @throws {ScsiCommandError} with the target's sense (e.g. WRITE PROTECTED, SPACE ALLOCATION FAILED)
+   */
+  async write(offset: number, data: Uint8Array): Promise<void> {
+    this.check(offset, data.length);
+    await Promise.all(
+      this.pieces(offset, data.length).map(([at, size]) =>
+        this.controller.command(this.lun, this.rw(ScsiOp.write16, at, size), { direction: 'out', data: data.subarray(at - offset, at - offset + size) }),
+      ),
+    );
+  }
+
+  /**
+   * Makes every write completed before the call durable (SYNCHRONIZE CACHE).
+   * @throws {ScsiCommandError}
+   */
+  async flush(): Promise<void> {
+    await this.controller.command(this.lun, Uint8Array.of(ScsiOp.synchronizeCache10, 0, 0, 0, 0, 0, 0, 0, 0, 0), { direction: 'none' });
+  }
+
+  /**
+   * Tells the disk `[offset, offset + length)` is no longer needed (UNMAP).
+   * @throws {DiskRequestError} when the range is not whole blocks
+   * @throws {ScsiCommandError}
+   */
+  async trim(offset: number, length: number): Promise<void> {
+    this.check(offset, length);
+    if (length === 0) return;
+    const perDescriptor = Math.max(1, this.unmapLimits.blocks || 0xffff_ffff);
+    const perCommand = Math.max(1, Math.min(this.unmapLimits.descriptors || 1, 64));
+    const descriptors: [number, number][] = [];
+    for (let lba = offset / this.blockSize, left = length / this.blockSize; left > 0; ) {
+      const count = Math.min(left, perDescriptor);
+      descriptors.push([lba, count]);
+      lba += count;
+      left -= count;
+    }
+    const commands: Promise<unknown>[] = [];
+    for (let i = 0; i < descriptors.length; i += perCommand) {
+      const batch = descriptors.slice(i, i + perCommand);
+      const list = new Uint8Array(8 + batch.length * 16);
+      const v = new DataView(list.buffer);
+      v.setUint16(0, list.length - 2);
+      v.setUint16(2, batch.length * 16);
+      batch.forEach(([lba, count], j) => {
+        v.setBigUint64(8 + j * 16, BigInt(lba));
+        v.setUint32(8 + j * 16 + 8, count);
+      });
+      const cdb = Uint8Array.of(ScsiOp.unmap, 0, 0, 0, 0, 0, 0, list.length >> 8, list.length & 0xff, 0);
+      commands.push(this.controller.command(this.lun, cdb, { direction: 'out', data: list }));
+    }
+    await Promise.all(commands);
+  }
+
+  /** Splits a range into transfers of at most the controller's maximum, block-aligned. */
+  private pieces(offset: number, length: number): [number, number][] {
+    const max = Math.max(this.blockSize, this.controller.maxTransferBytes - (this.controller.maxTransferBytes % this.blockSize));
+    const pieces: [number, number][] = [];
+    for (let at = offset; at < offset + length; at += max) pieces.push([at, Math.min(max, offset + length - at)]);
+    return pieces;
+  }
+
+  /** A READ (16) or WRITE (16) CDB for `size` bytes at byte `offset`. */
+  private rw(opcode: number, offset: number, size: number): Uint8Array {
+    const cdb = new Uint8Array(16);
+    const v = new DataView(cdb.buffer);
+    cdb[0] = opcode;
+    v.setBigUint64(2, BigInt(offset / this.blockSize));
+    v.setUint32(10, size / this.blockSize);
+    return cdb;
+  }
+
+  /** @throws {DiskRequestError} */
+  private check(offset: number, length: number): void {
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset % this.blockSize !== 0 || length % this.blockSize !== 0) {
+      throw new DiskRequestError(`[${String(offset)}, +${String(length)}) is not whole ${this.blockSize}-byte blocks`);
+    }
+  }
+}

@@ -1,0 +1,18 @@
+/**
+ * The storvsc VSC driver: claims synthetic SCSI controller offers and turns each open channel into
+ * a {@link StorvscController} (initialized, with its disks found). Built by the guest kernel with
+ * its memory and page allocator, where SRB data buffers come from.
+ */
+import { StorvscProtocol } from '@viridian/vmbus';
+import type { VscDriver } from '../vsc-driver.ts';
+import { StorvscController, type GuestMemoryContext } from './controller.ts';
+
+/** The storvsc driver over the guest's memory `context`. */
+export function storvscDriver(context: GuestMemoryContext): VscDriver<StorvscController> {
+  return {
+    name: 'scsi',
+    classId: StorvscProtocol.classId,
+    rings: { sendRingBytes: StorvscProtocol.sendRingBytes, receiveRingBytes: StorvscProtocol.receiveRingBytes },
+    attach: (channel) => StorvscController.attach(channel, context),
+  };
+}

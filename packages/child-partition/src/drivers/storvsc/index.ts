@@ -1,0 +1,8 @@
+/**
+ * storvsc: the synthetic SCSI controller's VSC and the guest's disks.
+ */
+export { storvscDriver } from './driver.ts';
+export { StorvscController } from './controller.ts';
+export type { SrbData, SrbResult, GuestMemoryContext } from './controller.ts';
+export { GuestDisk } from './disk.ts';
+export { StorvscProtocolError, ScsiCommandError, DiskRequestError } from './errors.ts';

@@ -1,0 +1,214 @@
+/**
+ * storvsp: the synthetic SCSI controller's VSP (vmbus-wire.md §8.1; OpenVMM's storvsp is the
+ * model). One device is one controller: up to 64 LUNs on target 0, each a {@link ScsiDisk} over a
+ * virtual disk file.
+ *
+ * Architecture:
+ * - Every packet is parsed once by `parseStorvspPacket` into a request union; the handler only
+ *   switches on it.
+ * - Initialization (BEGIN, QUERY_PROTOCOL_VERSION with negotiation, QUERY_PROPERTIES, END) is the
+ *   sans-IO state machine of `state.ts`; each step is answered with COMPLETE_IO and a status.
+ * - EXECUTE_SRB goes to the SCSI target. Commands without disk I/O complete synchronously in the
+ *   service loop's batch; disk I/O starts in `onPacket` and completes from a later task through
+ *   `HostChannel.complete` (the channel publishes such completions once per event-loop turn). Data
+ *   moves straight between the guest's pages (the SRB's GPA-direct range) and the disk file.
+ * - At most {@link StorvscProtocol.MAX_IN_FLIGHT} SRBs run at once per channel; more are answered
+ *   with SRB status BUSY (the guest retries), so a guest cannot make the root queue without bound.
+ * - A malformed packet gets COMPLETE_IO with INVALID_PARAMETER (SRB status INVALID_REQUEST), is
+ *   counted per reason and logged at a limited rate; the channel goes on.
+ * - Closing waits for the I/O in flight: no late write lands in guest pages after the channel is
+ *   gone.
+ */
+import {
+  ScsiStatus,
+  SrbStatus,
+  StorvscProtocol,
+  VstorOperation,
+  VstorPacket,
+  VstorStatus,
+  encodeChannelProperties,
+  encodeScsiCompletion,
+  encodeVstorHeader,
+  type Guid,
+  type ScsiRequestFields,
+} from '@viridian/vmbus';
+import { RateLimitedLog } from '../../logging/rate-limited-log.ts';
+import type { HostChannel } from '../../vmbus/host-channel.ts';
+import type { ChannelHandler, VmbusDevice } from '../../vmbus/vmbus-device.ts';
+import { newStorvspMetrics, type StorvspMetrics } from './metrics.ts';
+import { parseStorvspPacket, type StorvspRequest } from './parse.ts';
+import { INVALID_LUN, ScsiController } from './scsi/scsi-controller.ts';
+import type { ScsiCommand } from './scsi/cdb.ts';
+import type { ScsiOutcome } from './scsi/outcome.ts';
+import { INITIAL_STATE, initStep, type StorvspInitState } from './state.ts';
+
+export interface StorvspOptions {
+  /** The guest's memory (GPA = byte offset): where SRB data buffers are. */
+  readonly guestMemory: ArrayBufferLike;
+  /** The controller with its LUNs (default: an empty one). */
+  readonly controller?: ScsiController;
+  /** The instance id (default: the protocol's default instance). */
+  readonly instance?: Guid;
+  /** Counters to update (default: a fresh set). */
+  readonly metrics?: StorvspMetrics;
+  /** SRBs in flight per channel (default 256). */
+  readonly maxInFlight?: number;
+  /** Versions accepted (default 6.2, 6.0, 5.1): tests narrow it to exercise negotiation. */
+  readonly versions?: readonly number[];
+}
+
+/** A storvsp device with its controller and counters. */
+export interface StorvspDevice extends VmbusDevice {
+  readonly controller: ScsiController;
+  readonly metrics: StorvspMetrics;
+}
+
+const NO_SENSE = new Uint8Array(0);
+
+export function storvspDevice(options: StorvspOptions): StorvspDevice {
+  const metrics = options.metrics ?? newStorvspMetrics();
+  const controller = options.controller ?? new ScsiController(options.instance ?? StorvscProtocol.defaultInstance, StorvscProtocol.MAX_TRANSFER_BYTES, StorvscProtocol.MAX_LUNS);
+  return {
+    name: 'scsi',
+    metrics,
+    controller,
+    offer: { interfaceType: StorvscProtocol.classId, interfaceInstance: options.instance ?? StorvscProtocol.defaultInstance },
+    open: (channel) => new StorvspChannel(channel, controller, metrics, options),
+  };
+}
+
+/** One open storvsp channel. */
+class StorvspChannel implements ChannelHandler {
+  private state: StorvspInitState = INITIAL_STATE;
+  private inFlight = 0;
+  private closed = false;
+  private drained: (() => void) | undefined;
+  /** The answer being built (the channel copies it before the next one). */
+  private readonly reply = new Uint8Array(VstorPacket.SIZE);
+  private readonly problems: RateLimitedLog;
+  private readonly maxInFlight: number;
+
+  constructor(
+    private readonly channel: HostChannel,
+    private readonly controller: ScsiController,
+    private readonly metrics: StorvspMetrics,
+    private readonly options: StorvspOptions,
+  ) {
+    this.problems = new RateLimitedLog(channel.log);
+    this.maxInFlight = options.maxInFlight ?? StorvscProtocol.MAX_IN_FLIGHT;
+  }
+
+  onPacket(packet: Parameters<ChannelHandler['onPacket']>[0]): void {
+    const request = parseStorvspPacket(packet, this.options.guestMemory);
+    const id = packet.transactionId;
+    this.handle(request, id, packet.completionRequested);
+  }
+
+  async onClose(): Promise<void> {
+    this.closed = true;
+    if (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
+  }
+
+  private handle(request: StorvspRequest, id: bigint, completionRequested: boolean): void {
+    switch (request.kind) {
+      case 'init': {
+        const step = initStep(this.state, request.message, this.options.versions);
+        if (step.outOfOrder) this.protocolError(`${request.message.op}-out-of-order`, `vstor ${request.message.op} in state ${this.state.kind}`);
+        this.state = step.next;
+        encodeVstorHeader(this.reply, VstorOperation.completeIo, 0, step.status);
+        if (request.message.op === 'query-properties' && step.status === VstorStatus.success) {
+          encodeChannelProperties(this.reply, { maxChannelCount: 0, flags: 0, maxTransferBytes: StorvscProtocol.MAX_TRANSFER_BYTES });
+        }
+        this.channel.complete(this.reply, id);
+        return;
+      }
+      case 'unsupported':
+        this.answerStatus(VstorStatus.notSupported, id, completionRequested);
+        return;
+      case 'malformed': {
+        this.metrics.malformed++;
+        this.metrics.malformedReasons[request.reason] = (this.metrics.malformedReasons[request.reason] ?? 0) + 1;
+        this.problems.warn(`storvsp-${request.reason}`, { channel: this.channel.id, guest: { operation: request.operation } }, 'malformed vstor packet refused');
+        if (request.srb !== undefined) this.completeSrb(request.srb, { srbStatus: SrbStatus.invalidRequest, scsiStatus: ScsiStatus.good, transferred: 0, sense: NO_SENSE }, id, VstorStatus.invalidParameter);
+        else this.answerStatus(VstorStatus.invalidParameter, id, completionRequested);
+        return;
+      }
+      case 'srb':
+        this.executeSrb(request.srb, request.command, request.buffer, id);
+        return;
+      default:
+        unreachable(request);
+    }
+  }
+
+  private executeSrb(srb: ScsiRequestFields, command: ScsiCommand, buffer: Parameters<ScsiController['execute']>[3], id: bigint): void {
+    if (this.state.kind !== 'ready') {
+      this.protocolError('srb-before-ready', `EXECUTE_SRB in state ${this.state.kind}`);
+      this.completeSrb(srb, { srbStatus: SrbStatus.invalidRequest, scsiStatus: ScsiStatus.good, transferred: 0, sense: NO_SENSE }, id, VstorStatus.invalidDeviceState);
+      return;
+    }
+    if (this.inFlight >= this.maxInFlight) {
+      this.metrics.busy++;
+      this.completeSrb(srb, { srbStatus: SrbStatus.busy, scsiStatus: ScsiStatus.busy, transferred: 0, sense: NO_SENSE }, id, VstorStatus.success);
+      return;
+    }
+    this.metrics.srbs++;
+    const outcome = this.controller.execute(srb.targetId, srb.lun, command, buffer);
+    if (outcome === INVALID_LUN) {
+      this.metrics.invalidLun++;
+      this.completeSrb(srb, { srbStatus: SrbStatus.invalidLun, scsiStatus: ScsiStatus.good, transferred: 0, sense: NO_SENSE }, id, VstorStatus.success);
+      return;
+    }
+    if (!(outcome instanceof Promise)) {
+      this.finish(srb, command, outcome, id);
+      return;
+    }
+    this.inFlight++;
+    if (this.inFlight > this.metrics.maxInFlight) this.metrics.maxInFlight = this.inFlight;
+    void outcome.then((settled) => {
+      this.inFlight--;
+      if (!this.closed) this.finish(srb, command, settled, id);
+      else if (this.inFlight === 0) this.drained?.();
+    });
+  }
+
+  private finish(srb: ScsiRequestFields, command: ScsiCommand, outcome: ScsiOutcome, id: bigint): void {
+    const metrics = this.metrics;
+    if (outcome.sense !== undefined) {
+      metrics.checkConditions++;
+    } else if (command.op === 'read') {
+      metrics.reads++;
+      metrics.bytesRead += outcome.transferred;
+    } else if (command.op === 'write') {
+      metrics.writes++;
+      metrics.bytesWritten += outcome.transferred;
+    } else if (command.op === 'synchronize-cache') {
+      metrics.flushes++;
+    } else if (command.op === 'unmap') {
+      metrics.unmaps++;
+    }
+    const sense = outcome.sense !== undefined && srb.senseInfoLength > 0 ? outcome.sense : NO_SENSE;
+    const srbStatus = outcome.sense === undefined ? SrbStatus.success : SrbStatus.error | (sense.length > 0 ? SrbStatus.autosenseValid : 0);
+    this.completeSrb(srb, { srbStatus, scsiStatus: outcome.status, transferred: outcome.transferred, sense }, id, VstorStatus.success);
+  }
+
+  private completeSrb(srb: ScsiRequestFields, outcome: { srbStatus: number; scsiStatus: number; transferred: number; sense: Uint8Array }, id: bigint, status: number): void {
+    encodeScsiCompletion(this.reply, srb, { srbStatus: outcome.srbStatus, scsiStatus: outcome.scsiStatus, dataTransferLength: outcome.transferred, sense: outcome.sense }, status);
+    this.channel.complete(this.reply, id);
+  }
+
+  private answerStatus(status: number, id: bigint, completionRequested: boolean): void {
+    if (!completionRequested) return;
+    encodeVstorHeader(this.reply, VstorOperation.completeIo, 0, status);
+    this.channel.complete(this.reply, id);
+  }
+
+  private protocolError(key: string, detail: string): void {
+    this.metrics.protocolErrors++;
+    this.problems.warn(`storvsp-${key}`, { channel: this.channel.id, detail }, 'vstor protocol error');
+  }
+}
+
+function unreachable(request: never): never {
+  throw new TypeError(`unhandled storvsp request ${JSON.stringify(request)}`);
+}

@@ -43,6 +43,26 @@ export const VpPageLayout = Object.freeze({
   INTERRUPT_SEQ: 64,
   /** i32: bit n set = SINT n was delivered since the VP last took the mask. */
   PENDING_SINTS: 68,
+  /**
+   * i32, written by the hypervisor: non-zero while it polls this VP's CALL_SEQ (adaptive polling),
+   * and bumped as it polls (a heartbeat), so an exit is completed within microseconds and the VP may
+   * spin for DONE_SEQ instead of sleeping while the beat moves. Advisory only: a guest that writes
+   * it changes nothing but its own spinning.
+   */
+  HV_POLLING: 72,
+  /**
+   * i32, written by the VP: 1 while it sleeps (Atomics.wait) for DONE_SEQ. The hypervisor notifies
+   * DONE_SEQ only then (it stores DONE_SEQ first, then reads this; the VP stores this first, then
+   * reads DONE_SEQ, so one of them sees the other): a notify costs even without a sleeper, and in
+   * Node 20 a notify from a thread with pending waitAsyncs (the host's main thread always has them)
+   * stalls a spinning peer (node-performance-facts.md; exit-poller.ts).
+   */
+  VP_SLEEPING: 76,
+  /**
+   * i32, written by the VP: how many of its waiters are (about to be) asleep on INTERRUPT_SEQ. The
+   * hypervisor notifies INTERRUPT_SEQ only when it is non-zero, with the same store-then-read order.
+   */
+  INTERRUPT_WAITERS: 80,
   /** Page 1: hypercall input parameters. */
   INPUT_PAGE: PAGE_SIZE,
   /** Page 2: hypercall output parameters. */

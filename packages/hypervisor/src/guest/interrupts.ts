@@ -9,19 +9,31 @@
  * wait returns at once and nothing is lost. Wait synchronously (`wait`, Atomics.wait: for
  * drain loops that own the thread) or asynchronously (`onInterrupt`, Atomics.waitAsync: for a
  * VP that also runs an event loop). One consumer per VP: the mask is taken, not peeked.
+ *
+ * Adaptive polling (spin.ts): before sleeping, a waiter spins on the sequence for `spinUs` (default
+ * `INTERRUPT_SPIN_US`), so a VP in a busy exchange is not put to sleep and woken for every
+ * interrupt; a VP that stays quiet longer than that sleeps and costs nothing.
  */
 import { VpPageLayout } from '../abi/vp-page.ts';
+import { INTERRUPT_SPIN_US, spinWhileEqual } from './spin.ts';
 
 const SEQ = VpPageLayout.INTERRUPT_SEQ >> 2;
 const PENDING = VpPageLayout.PENDING_SINTS >> 2;
+const WAITERS = VpPageLayout.INTERRUPT_WAITERS >> 2;
 
 /** Keeps the worker's event loop alive: in Node 20 a pending waitAsync does not (node-performance-facts.md). */
 const KEEP_ALIVE_MS = 2 ** 30;
+/** The longest `onInterrupt` keeps handling back-to-back interrupts before yielding to the event loop. */
+const POLL_SLICE_MS = 1;
 
 export class InterruptDoorbell {
   private readonly words: Int32Array;
 
-  constructor(vpPage: SharedArrayBuffer) {
+  constructor(
+    vpPage: SharedArrayBuffer,
+    /** How long a waiter spins before it sleeps, microseconds (0: never spin). */
+    readonly spinUs = INTERRUPT_SPIN_US,
+  ) {
     this.words = new Int32Array(vpPage, 0, 1024);
   }
 
@@ -40,18 +52,28 @@ export class InterruptDoorbell {
    * sequence (equal to `seen` on timeout).
    */
   wait(seen: number, timeoutMs = Infinity): number {
+    if (spinWhileEqual(this.words, SEQ, seen, Math.min(this.spinUs, timeoutMs * 1000))) return this.sequence;
+    // Announce the waiter before the wait re-checks the sequence (vp-page.ts INTERRUPT_WAITERS).
+    Atomics.add(this.words, WAITERS, 1);
     Atomics.wait(this.words, SEQ, seen, timeoutMs);
+    Atomics.sub(this.words, WAITERS, 1);
     return this.sequence;
   }
 
   /** Resolves once the sequence differs from `seen` (holding the event loop alive meanwhile). */
   async next(seen: number): Promise<number> {
+    if (spinWhileEqual(this.words, SEQ, seen, this.spinUs)) return this.sequence;
+    Atomics.add(this.words, WAITERS, 1);
     const result = Atomics.waitAsync(this.words, SEQ, seen);
-    if (!result.async) return this.sequence;
+    if (!result.async) {
+      Atomics.sub(this.words, WAITERS, 1);
+      return this.sequence;
+    }
     const keepAlive = setInterval(() => {}, KEEP_ALIVE_MS);
     try {
       await result.value;
     } finally {
+      Atomics.sub(this.words, WAITERS, 1);
       clearInterval(keepAlive);
     }
     return this.sequence;
@@ -66,17 +88,33 @@ export class InterruptDoorbell {
     const keepAlive = setInterval(() => {}, KEEP_ALIVE_MS);
     let seen = this.sequence;
     const fire = (): void => {
-      if (!active) return;
-      seen = this.sequence;
-      const mask = this.takePending();
-      if (mask !== 0) handler(mask);
+      // Handle batches while they keep coming within the spin window, but yield to the event loop
+      // after POLL_SLICE_MS so a stream of interrupts cannot starve the VP's other work.
+      const sliceEnd = performance.now() + POLL_SLICE_MS;
+      for (;;) {
+        if (!active) return;
+        seen = this.sequence;
+        const mask = this.takePending();
+        if (mask !== 0) handler(mask);
+        if (!active || performance.now() >= sliceEnd) break;
+        // Just handled a batch: another interrupt is likely soon, so poll briefly before sleeping.
+        if (!spinWhileEqual(this.words, SEQ, seen, this.spinUs)) break;
+      }
       arm();
+    };
+    const woken = (): void => {
+      Atomics.sub(this.words, WAITERS, 1);
+      fire();
     };
     const arm = (): void => {
       if (!active) return;
+      Atomics.add(this.words, WAITERS, 1);
       const result = Atomics.waitAsync(this.words, SEQ, seen);
-      if (result.async) void result.value.then(fire);
-      else setImmediate(fire);
+      if (result.async) void result.value.then(woken);
+      else {
+        Atomics.sub(this.words, WAITERS, 1);
+        setImmediate(fire);
+      }
     };
     if (Atomics.load(this.words, PENDING) !== 0) setImmediate(fire);
     else arm();

@@ -3,32 +3,46 @@
  * until DONE_SEQ catches up (vp-page.ts). This is the one place a VP traps to the hypervisor:
  * hypercalls, synthetic MSR reads/writes, and I/O port accesses.
  *
- * Blocking: a short bounded spin (a wake-up costs 8-50 us on these machines, a spin iteration
- * 0.15 us; node-performance-facts.md), then `Atomics.wait`. A held exit (an intercepted I/O access,
+ * Blocking: a short spin bounded in time (a wake-up costs 8-50 us on these machines, a read of the
+ * shared word a few ns; node-performance-facts.md, spin.ts), then `Atomics.wait`. A held exit (an intercepted I/O access,
  * a suspended VP) simply blocks longer. The trap is injectable so tests can run the hypervisor's
  * handler synchronously in one thread.
  */
 import { VpExitKind, VpPageLayout } from '../abi/vp-page.ts';
 import { HvStatus } from '../abi/status.ts';
+import { EXIT_SPIN_US, spinWhileEqualPolled } from './spin.ts';
 
 const W = (offset: number) => offset >> 2;
 
 /** How an exit reaches the hypervisor once CALL_SEQ has been bumped to `seq`. */
 export type ExitTrap = (seq: number) => void;
 
-/** Spin iterations before sleeping. */
+/** Spin iterations before sleeping (kept for compatibility: the spin is now bounded in time, `EXIT_SPIN_US`). */
 export const EXIT_SPIN_ITERATIONS = 2000;
 
-/** The default trap: notify the hypervisor, spin briefly, then sleep until DONE_SEQ = seq. */
-export function atomicsTrap(words: Int32Array): ExitTrap {
+/** The default trap: notify the hypervisor, spin briefly (`spinUs`), then sleep until DONE_SEQ = seq. */
+export function atomicsTrap(words: Int32Array, spinUs = EXIT_SPIN_US): ExitTrap {
   return (seq) => {
-    Atomics.notify(words, W(VpPageLayout.CALL_SEQ));
-    for (let i = 0; i < EXIT_SPIN_ITERATIONS; i++) if (Atomics.load(words, W(VpPageLayout.DONE_SEQ)) === seq) return;
+    if (Atomics.load(words, W(VpPageLayout.HV_POLLING)) === 0) {
+      // The hypervisor sleeps: ring its doorbell.
+      Atomics.notify(words, W(VpPageLayout.CALL_SEQ));
+    } else if (
+      spinWhileEqualPolled(words, W(VpPageLayout.DONE_SEQ), (seq - 1) | 0, W(VpPageLayout.HV_POLLING), spinUs) &&
+      Atomics.load(words, W(VpPageLayout.DONE_SEQ)) === seq
+    ) {
+      // The hypervisor polls this VP (it reads CALL_SEQ after our increment, see vp-page.ts): no
+      // notify (it would only cost), and a short spin while it visibly runs: it answers within
+      // microseconds.
+      return;
+    }
+    // Announce the sleep before the last look at DONE_SEQ (vp-page.ts VP_SLEEPING).
+    Atomics.store(words, W(VpPageLayout.VP_SLEEPING), 1);
     for (;;) {
       const done = Atomics.load(words, W(VpPageLayout.DONE_SEQ));
-      if (done === seq) return;
+      if (done === seq) break;
       Atomics.wait(words, W(VpPageLayout.DONE_SEQ), done);
     }
+    Atomics.store(words, W(VpPageLayout.VP_SLEEPING), 0);
   };
 }
 

@@ -21,6 +21,7 @@ import { handleExit } from './dispatch.ts';
 import type { HypervisorEvent, HypervisorMetrics } from './events.ts';
 import { HvCosts } from './memory-pool.ts';
 import { DEFAULT_VP_HEAP_LIMIT_MB } from './partition.ts';
+import { EXIT_POLL_US, ExitPoller } from './exit-poller.ts';
 import { VpWorkerPool, type VpWorkerOptions, type VpWorkerStats } from './vp-workers.ts';
 
 /** What the root partition runs. */
@@ -56,6 +57,11 @@ export interface HypervisorOptions {
    * pool at once (default 4).
    */
   readonly vpWorkers?: VpWorkerOptions;
+  /**
+   * Adaptive polling: after handling an exit the hypervisor polls recently active VPs for this
+   * many microseconds before it sleeps (default 50; 0 turns polling off). Bounded: see exit-poller.ts.
+   */
+  readonly exitPollUs?: number;
 }
 
 /** Host-level memory figures. */
@@ -87,7 +93,8 @@ export class Hypervisor {
     const budgetPages = Math.floor(options.memoryBytes / PAGE_SIZE);
     const rootPages = rootBytes / PAGE_SIZE;
     const workers = new VpWorkerPool(logger.child({ component: 'vp-workers' }), options.vpWorkers);
-    const vpHost = { handleExit: (vp: Parameters<typeof handleExit>[1]) => handleExit(core, vp) };
+    const pollUs = options.exitPollUs ?? EXIT_POLL_US;
+    const vpHost = { handleExit: (vp: Parameters<typeof handleExit>[1]) => handleExit(core, vp), poller: pollUs > 0 ? new ExitPoller(pollUs) : undefined };
     const core: HypervisorCore = new HypervisorCore(
       logger.child({ component: 'hypervisor' }),
       { maxNestingDepth: options.maxNestingDepth ?? 3, maxVpsPerPartition: options.maxVpsPerPartition ?? 64 },

@@ -8,7 +8,8 @@
  * guest empties the slot (type = 0) and then reads the flags, while the hypervisor sets the flag and
  * then re-reads the type (both with sequentially consistent atomics), so no message is stranded.
  * Raising the interrupt = OR the SINT bit into the VP page's PENDING_SINTS, increment its
- * INTERRUPT_SEQ and `Atomics.notify` it; a masked SINT gets the message but no interrupt.
+ * INTERRUPT_SEQ and `Atomics.notify` it if a waiter announced itself; a masked SINT gets the message
+ * but no interrupt.
  *
  * Everything read from the SIM page is guest-writable and treated so: only the type word is read.
  */
@@ -140,6 +141,7 @@ export class SynicState {
   private raise(sint: number): void {
     Atomics.or(this.page, VpPageLayout.PENDING_SINTS >> 2, 1 << sint);
     Atomics.add(this.page, VpPageLayout.INTERRUPT_SEQ >> 2, 1);
-    Atomics.notify(this.page, VpPageLayout.INTERRUPT_SEQ >> 2);
+    // Only a waiter that announced itself needs the notify (vp-page.ts INTERRUPT_WAITERS).
+    if (Atomics.load(this.page, VpPageLayout.INTERRUPT_WAITERS >> 2) !== 0) Atomics.notify(this.page, VpPageLayout.INTERRUPT_SEQ >> 2);
   }
 }

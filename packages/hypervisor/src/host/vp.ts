@@ -36,6 +36,8 @@ export interface PendingIo {
 export interface VpHost {
   /** Handles the VP's current exit; returns false when it is held (intercept pending). */
   handleExit(vp: Vp): boolean;
+  /** Adaptive polling (exit-poller.ts): takes over a VP whose doorbell rang. */
+  readonly poller?: { activity(vp: Vp): void };
 }
 
 export class Vp {
@@ -74,7 +76,7 @@ export class Vp {
   /** Completes the current exit: publishes DONE_SEQ and wakes the VP. */
   complete(): void {
     Atomics.store(this.words, VpPageLayout.DONE_SEQ >> 2, this.handledSeq);
-    Atomics.notify(this.words, VpPageLayout.DONE_SEQ >> 2);
+    if (Atomics.load(this.words, VpPageLayout.VP_SLEEPING >> 2) !== 0) Atomics.notify(this.words, VpPageLayout.DONE_SEQ >> 2);
   }
 
   /** Processes a held exit once the VP becomes runnable again (resume, intercept completion). */
@@ -83,24 +85,31 @@ export class Vp {
     this.watch();
   }
 
+  /** Publishes the hypervisor's polling heartbeat to the VP (HV_POLLING; 0 = not polling). */
+  setPolled(beat: number): void {
+    Atomics.store(this.words, VpPageLayout.HV_POLLING >> 2, beat);
+  }
+
   /** Marks the VP stopped; its pending wait resolves into a no-op. */
   stop(): void {
     this.run = { kind: 'stopped' };
     this.synic.clearQueues();
   }
 
-  /** Handles an exit synchronously if one is outstanding (in-process harness and doorbell). */
-  pollExit(): void {
+  /** Handles an exit synchronously if one is outstanding (in-process harness, doorbell, poller); true if it did. */
+  pollExit(): boolean {
     const seq = Atomics.load(this.words, VpPageLayout.CALL_SEQ >> 2);
-    if (seq === this.handledSeq || !this.runnable) return;
+    if (seq === this.handledSeq || !this.runnable) return false;
     this.handledSeq = seq;
     if (this.host.handleExit(this)) this.complete();
+    return true;
   }
 
   private onDoorbell(): void {
     this.watching = false;
     if (this.run.kind === 'stopped') return;
     if (!this.runnable) return; // held: kick() re-arms on resume
+    if (this.host.poller) return this.host.poller.activity(this); // handles, polls, re-arms
     this.pollExit();
     if (this.runnable) this.watch();
   }

@@ -1,0 +1,211 @@
+/**
+ * The synthetic SCSI controller end to end in one thread: storvsp in the root's VMBus host serving
+ * a raw and a dynamic VHDX disk (temp files), storvsc in a guest's VMBus, real rings and GPA-direct
+ * data buffers in one guest memory. Covers the handshake and version fallback, LUN discovery,
+ * write/flush/read-back on both formats, trim, out-of-range sense, many requests in flight, and
+ * hostile packets (each answered with an error status and counted, the channel serving on).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  AdditionalSense,
+  GuestPageAllocator,
+  ScsiOp,
+  ScsiRequest,
+  SenseKey,
+  SrbStatus,
+  StorvscProtocol,
+  VstorOperation,
+  VstorStatus,
+  encodeScsiRequest,
+  readScsiRequest,
+  vstorPacket,
+  type ChannelId,
+} from '@viridian/vmbus';
+import { ScsiController, VmbusHost, createDisk, storvspDevice, type StorvspDevice, type VirtualDisk } from '@viridian/root-partition';
+import { ScsiCommandError, StorvscController, StorvscProtocolError, VmbusGuest, storvscDriver } from '@viridian/child-partition';
+
+const MiB = 1024 * 1024;
+
+/** Host and guest VMBus over one memory, with one allocator for rings and data buffers. */
+async function scsiLoopback(controller: ScsiController, versions?: number[]) {
+  const memory = new SharedArrayBuffer(32 * MiB);
+  const pages = new GuestPageAllocator(memory.byteLength / 4096, 16);
+  const host: VmbusHost = new VmbusHost({
+    transport: {
+      postMessage: (bytes) => {
+        const copy = bytes.slice();
+        queueMicrotask(() => guest.handleMessage(copy));
+        return true;
+      },
+      signalChannel: (id) => queueMicrotask(() => guest.handleSignal(id)),
+    },
+    guestMemory: memory,
+    logger: pino({ level: 'silent' }),
+  });
+  const guest: VmbusGuest = new VmbusGuest({
+    transport: {
+      postMessage: (bytes) => {
+        const copy = bytes.slice();
+        queueMicrotask(() => host.handleMessage(copy));
+        return 'ok';
+      },
+      signalHost: (connectionId) => queueMicrotask(() => host.handleSignal(VmbusHost.channelOfConnection(connectionId))),
+    },
+    memory,
+    pages,
+  });
+  const device = storvspDevice({ guestMemory: memory, controller, ...(versions ? { versions } : {}) });
+  const id: ChannelId = host.addDevice(device);
+  await guest.connect();
+  const driver = storvscDriver({ memory, pages });
+  const open = () => guest.openChannel(id, driver.rings);
+  return { memory, pages, host, guest, device, id, driver, open };
+}
+
+function pattern(length: number, seed: number): Uint8Array {
+  const bytes = new Uint8Array(length);
+  for (let i = 0; i < length; i++) bytes[i] = (i * 131 + seed * 7 + (i >> 9)) & 0xff;
+  return bytes;
+}
+
+/** Byte equality without a deep-equality walk over megabytes. */
+function same(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length));
+}
+
+describe('storvsp + storvsc loopback', () => {
+  let dir: string;
+  let raw: VirtualDisk;
+  let vhdx: VirtualDisk;
+  let controller: ScsiController;
+  let loop: Awaited<ReturnType<typeof scsiLoopback>>;
+  let scsi: StorvscController;
+  let device: StorvspDevice;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'viridian-storage-'));
+    raw = await createDisk(join(dir, 'raw.img'), { format: 'raw', size: 16 * MiB });
+    vhdx = await createDisk(join(dir, 'dyn.vhdx'), { format: 'vhdx-dynamic', size: 64 * MiB });
+    controller = new ScsiController('loopback', StorvscProtocol.MAX_TRANSFER_BYTES, StorvscProtocol.MAX_LUNS);
+    controller.attach(0, raw);
+    controller.attach(3, vhdx);
+    loop = await scsiLoopback(controller);
+    device = loop.device;
+    scsi = await StorvscController.attach(await loop.open(), loop);
+  });
+  afterAll(async () => {
+    await raw.close();
+    await vhdx.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('initializes with the newest version and finds both LUNs', () => {
+    expect(scsi.version).toBe(0x0602);
+    expect(scsi.properties.maxTransferBytes).toBe(StorvscProtocol.MAX_TRANSFER_BYTES);
+    expect(scsi.disks.map((d) => [d.lun, d.capacity, d.blockSize, d.readOnly])).toEqual([
+      [0, 16 * MiB, 512, false],
+      [3, 64 * MiB, 512, false],
+    ]);
+  });
+
+  it('falls back to an older version when the VSP only speaks 5.1', async () => {
+    const old = await scsiLoopback(new ScsiController('old', 2 * MiB, 64), [0x0501]);
+    const client = await StorvscController.attach(await old.open(), old);
+    expect(client.version).toBe(0x0501);
+    expect(client.disks).toEqual([]);
+  });
+
+  it('writes, flushes and reads back on the raw and the VHDX disk, including transfers split at the maximum', async () => {
+    for (const disk of scsi.disks) {
+      const small = pattern(4096, disk.lun);
+      await disk.write(8192, small);
+      const large = pattern(5 * MiB + 512, disk.lun + 1);
+      await disk.write(MiB, large);
+      await disk.flush();
+      expect(same(await disk.read(8192, 4096), small)).toBe(true);
+      expect(same(await disk.read(MiB, large.length), large)).toBe(true);
+    }
+    // The bytes are in the image files, as the host reads them.
+    expect(same(await raw.read(8192, 4096), pattern(4096, 0))).toBe(true);
+    expect(same(await vhdx.read(8192, 4096), pattern(4096, 3))).toBe(true);
+    expect(device.metrics.flushes).toBeGreaterThanOrEqual(2);
+    expect(device.metrics.bytesWritten).toBeGreaterThan(10 * MiB);
+  });
+
+  it('trims a range of the VHDX disk', async () => {
+    const disk = scsi.disks.find((d) => d.lun === 3)!;
+    await disk.write(32 * MiB, pattern(2 * MiB, 9));
+    await disk.flush();
+    const before = vhdx.info().allocatedBytes;
+    await disk.trim(32 * MiB, 2 * MiB);
+    expect(device.metrics.unmaps).toBeGreaterThan(0);
+    const after = await disk.read(32 * MiB, 2 * MiB);
+    if (vhdx.trimReadsZeros) expect(after.every((b) => b === 0)).toBe(true);
+    expect(vhdx.info().allocatedBytes).toBeLessThanOrEqual(before);
+  });
+
+  it('answers out-of-range reads and writes with ILLEGAL REQUEST / LBA OUT OF RANGE', async () => {
+    const disk = scsi.disks[0]!;
+    const failure = await disk.read(disk.capacity - 512, 1024).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(ScsiCommandError);
+    expect(failure).toMatchObject({ senseKey: SenseKey.illegalRequest, asc: AdditionalSense.lbaOutOfRange >> 8, scsiStatus: 2 });
+    expect(((failure as ScsiCommandError).srbStatus & SrbStatus.autosenseValid) !== 0).toBe(true);
+    await expect(disk.write(disk.capacity, new Uint8Array(512))).rejects.toMatchObject({ senseKey: SenseKey.illegalRequest, asc: 0x21 });
+  });
+
+  it('serves many requests in flight (up to 256 at once) and every one reads back', async () => {
+    const disk = scsi.disks.find((d) => d.lun === 3)!;
+    const count = 600;
+    await Promise.all(Array.from({ length: count }, (_, i) => disk.write(40 * MiB + i * 4096, pattern(4096, i))));
+    const reads = await Promise.all(Array.from({ length: count }, (_, i) => disk.read(40 * MiB + i * 4096, 4096)));
+    expect(reads.every((data, i) => same(data, pattern(4096, i)))).toBe(true);
+    expect(device.metrics.maxInFlight).toBeGreaterThan(16);
+    expect(device.metrics.maxInFlight).toBeLessThanOrEqual(StorvscProtocol.MAX_IN_FLIGHT);
+    expect(device.metrics.busy).toBe(0);
+  });
+
+  it('refuses hostile packets with an error status, counts them, and keeps serving', async () => {
+    const channel = scsi.channel;
+    const statusOf = (reply: Uint8Array) => new DataView(reply.buffer, reply.byteOffset).getUint32(8, true);
+    const srb = (cdb: number[], length: number, patch?: (p: Uint8Array) => void) => {
+      const p = vstorPacket(VstorOperation.executeSrb, 1);
+      encodeScsiRequest(p, { lun: 0, cdb: Uint8Array.from(cdb), dataIn: 1, dataTransferLength: length, srbFlags: 0x40 });
+      patch?.(p);
+      return p;
+    };
+    const read10 = [ScsiOp.read10, 0, 0, 0, 0, 0, 0, 0, 1, 0];
+    const before = device.metrics.malformed;
+    expect(statusOf(await channel.request(new Uint8Array(24)))).toBe(VstorStatus.invalidParameter);
+    expect(statusOf(await channel.request(vstorPacket(77, 1)))).toBe(VstorStatus.invalidParameter);
+    const outside = await channel.requestGpaDirect([{ byteCount: 512, byteOffset: 0, pfns: [loop.memory.byteLength / 4096 + 10] }], srb(read10, 512));
+    expect(statusOf(outside)).toBe(VstorStatus.invalidParameter);
+    expect((readScsiRequest(outside, 0, false) as { srbStatus: number }).srbStatus).toBe(SrbStatus.invalidRequest);
+    const pfn = loop.pages.allocate(1)!;
+    expect(statusOf(await channel.requestGpaDirect([{ byteCount: 512, byteOffset: 0, pfns: [pfn] }], srb(read10, 512, (p) => (p[ScsiRequest.cdbLength] = 6))))).toBe(VstorStatus.invalidParameter);
+    expect(statusOf(await channel.requestGpaDirect([{ byteCount: 512, byteOffset: 0, pfns: [pfn] }], srb(read10, 1024)))).toBe(VstorStatus.invalidParameter);
+    expect(statusOf(await channel.request(srb(read10, 512)))).toBe(VstorStatus.invalidParameter);
+    loop.pages.free(pfn, 1);
+    expect(device.metrics.malformed - before).toBe(6);
+    expect(device.metrics.malformedReasons).toMatchObject({ 'packet-too-short': 1, 'unrecognized-operation': 1, 'range-outside-memory': 1, 'cdb-too-short': 1, 'transfer-exceeds-range': 1, 'transfer-without-range': 1 });
+    // An SRB to a LUN without a disk, and the channel still serves.
+    await expect(scsi.command(9, Uint8Array.of(0, 0, 0, 0, 0, 0), { direction: 'none' })).rejects.toMatchObject({ srbStatus: SrbStatus.invalidLun });
+    expect(same(await scsi.disks[0]!.read(8192, 4096), pattern(4096, 0))).toBe(true);
+  });
+
+  it('refuses SRBs before initialization ends', async () => {
+    const other = await scsiLoopback(new ScsiController('fresh', 2 * MiB, 64));
+    const fresh = await other.open();
+    const p = vstorPacket(VstorOperation.executeSrb, 1);
+    encodeScsiRequest(p, { lun: 0, cdb: new Uint8Array(6), dataIn: 2, dataTransferLength: 0, srbFlags: 0 });
+    const reply = await fresh.request(p);
+    expect(new DataView(reply.buffer, reply.byteOffset).getUint32(8, true)).toBe(VstorStatus.invalidDeviceState);
+    await expect(StorvscController.attach(fresh, other)).resolves.toBeInstanceOf(StorvscController);
+    // Initializing twice on one channel is out of order.
+    await expect(StorvscController.attach(fresh, other)).rejects.toBeInstanceOf(StorvscProtocolError);
+    expect(other.device.metrics.protocolErrors).toBe(2);
+  });
+});

@@ -9,7 +9,7 @@ import type { VscDriver } from '../drivers/vsc-driver.ts';
 import { GuestKernelError } from '../errors.ts';
 
 /** Names the kernel's own drivers use: a user's driver may not take them. */
-const RESERVED_NAMES: ReadonlySet<string> = new Set(['echo', 'report']);
+const RESERVED_NAMES: ReadonlySet<string> = new Set(['echo', 'report', 'scsi']);
 
 /** A driver module did not load or does not export a `VscDriver`. */
 export class GuestDriverModuleError extends GuestKernelError {

@@ -4,7 +4,8 @@
  * devices it found, and reports the program's outcome to the root through the report device.
  * Hot-added offers are probed while the program runs; rescinded ones are closed and released.
  *
- * Drivers: echo and report are the kernel's own; the VM spec may name more (users' VSCs, loaded
+ * Drivers: echo, report and storvsc (synthetic SCSI: its LUNs become `guest.disks`, with data
+ * buffers from the kernel's page allocator) are the kernel's own; the VM spec may name more (users' VSCs, loaded
  * from modules by `loadDriverModules`), each claiming offers by device class. A driver that fails
  * to load or to attach at boot fails the program (reported to the root like a program error).
  *
@@ -17,6 +18,8 @@ import type { EchoClient } from '../drivers/echo/driver.ts';
 import { echoDriver } from '../drivers/echo/driver.ts';
 import type { ReportClient } from '../drivers/report/driver.ts';
 import { reportDriver } from '../drivers/report/driver.ts';
+import type { GuestDisk, StorvscController } from '../drivers/storvsc/index.ts';
+import { storvscDriver } from '../drivers/storvsc/index.ts';
 import type { VscDriver } from '../drivers/vsc-driver.ts';
 import { GuestKernelError } from '../errors.ts';
 import type { GuestChannel } from '../vmbus/guest-channel.ts';
@@ -51,11 +54,10 @@ export default async function guestKernel(vp: VpContext, kernelArgs: GuestKernel
   const hc = vp.hypercalls;
   vp.synic.enable({ simpGpfn: SIMP_PAGE, siefpGpfn: SIEFP_PAGE });
   vp.synic.configureSint(VMBUS_MESSAGE_SINT);
-  const vmbus = new VmbusGuest({
-    transport: synicGuestTransport(hc),
-    memory: vp.memory,
-    pages: new GuestPageAllocator(Math.floor(vp.memory.byteLength / 4096), FIRST_ALLOCATABLE_PAGE),
-  });
+  // One allocator for ring pages and driver buffers (storvsc's SRB data pages).
+  const pages = new GuestPageAllocator(Math.floor(vp.memory.byteLength / 4096), FIRST_ALLOCATABLE_PAGE);
+  const vmbus = new VmbusGuest({ transport: synicGuestTransport(hc), memory: vp.memory, pages });
+  const scsiDriver = storvscDriver({ memory: vp.memory, pages });
   vp.interrupts.onInterrupt((sints) => {
     if ((sints & (1 << VMBUS_MESSAGE_SINT)) === 0) return;
     for (let message = vp.synic.takeMessage(VMBUS_MESSAGE_SINT); message; message = vp.synic.takeMessage(VMBUS_MESSAGE_SINT)) {
@@ -73,6 +75,7 @@ export default async function guestKernel(vp: VpContext, kernelArgs: GuestKernel
     failure = error;
   }
   const echo: EchoClient[] = [];
+  const scsi: StorvscController[] = [];
   const byDriver: Record<string, unknown[]> = Object.fromEntries(extra.map((driver) => [driver.name, []]));
   const attached: Attached[] = [];
   let report: ReportClient | undefined;
@@ -81,11 +84,16 @@ export default async function guestKernel(vp: VpContext, kernelArgs: GuestKernel
       if (report === undefined) report = (await reportDriver.attach(await vmbus.openChannel(offer.childRelid, reportDriver.rings))) as ReportClient;
       return;
     }
-    const driver = offer.interfaceType === echoDriver.classId ? echoDriver : extra.find((candidate) => candidate.classId === offer.interfaceType);
+    const driver: VscDriver | undefined =
+      offer.interfaceType === echoDriver.classId
+        ? echoDriver
+        : offer.interfaceType === scsiDriver.classId
+          ? scsiDriver
+          : extra.find((candidate) => candidate.classId === offer.interfaceType);
     if (driver === undefined) return;
     const channel = await vmbus.openChannel(offer.childRelid, driver.rings);
     const device = await driver.attach(channel);
-    const list: unknown[] = driver === echoDriver ? echo : byDriver[driver.name]!;
+    const list: unknown[] = driver === echoDriver ? echo : driver === scsiDriver ? scsi : byDriver[driver.name]!;
     list.push(device);
     attached.push({ channel, driver, device, list });
   };
@@ -113,9 +121,12 @@ export default async function guestKernel(vp: VpContext, kernelArgs: GuestKernel
 
   const guest: GuestApi = {
     partitionId: vp.partitionId,
-    devices: { echo, byDriver },
+    devices: { echo, scsi, byDriver },
+    get disks(): readonly GuestDisk[] {
+      return scsi.flatMap((controller) => controller.disks);
+    },
     device<Device>(name: string, index = 0): Device {
-      const list = name === 'echo' ? echo : Object.hasOwn(byDriver, name) ? byDriver[name] : undefined;
+      const list = name === 'echo' ? echo : name === 'scsi' ? scsi : Object.hasOwn(byDriver, name) ? byDriver[name] : undefined;
       if (list === undefined || index >= list.length) throw new GuestKernelError('VIRIDIAN_GUEST_NO_DEVICE', `no ${name} device ${index}`);
       return list[index] as Device;
     },

@@ -13,6 +13,7 @@
  */
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
+import { resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Hypervisor } from '@viridian/hypervisor';
@@ -31,11 +32,16 @@ export interface HostOptions {
 }
 
 /**
- * A device of {@link CreateVmOptions}: the echo device, or a VSP from a module (TypeScript or
+ * A device of {@link CreateVmOptions}: the echo device, a synthetic SCSI controller with disk
+ * images (raw, VHD, VHDX; `path` relative to the working folder or absolute; `lun` defaults to the
+ * next free one; the guest sees them in `guest.disks`), or a VSP from a module (TypeScript or
  * JavaScript) whose default export is `(options) => VmbusDevice`; the host compiles it and the
  * root partition imports it and calls it with `options` (structured-clonable).
  */
-export type DeviceOption = { readonly kind: 'echo' } | { readonly kind: 'module'; readonly url: URL | string; readonly options?: unknown };
+export type DeviceOption =
+  | { readonly kind: 'echo' }
+  | { readonly kind: 'scsi'; readonly disks: readonly { readonly path: string; readonly lun?: number; readonly readOnly?: boolean }[] }
+  | { readonly kind: 'module'; readonly url: URL | string; readonly options?: unknown };
 
 /** What {@link Host.createVm} takes. */
 export interface CreateVmOptions {
@@ -116,6 +122,10 @@ export class Host {
     const program = await compile(options.program);
     const devices: DeviceSpec[] = await Promise.all(
       (options.devices ?? []).map(async (device): Promise<DeviceSpec> => {
+        if (device?.kind === 'scsi') {
+          // The root opens the images: it gets absolute paths.
+          return { kind: 'scsi', disks: (Array.isArray(device.disks) ? device.disks : []).map((disk) => ({ ...disk, path: typeof disk?.path === 'string' ? resolvePath(disk.path) : disk?.path })) };
+        }
         if (device?.kind !== 'module') return device;
         const url = await compile(device.url);
         return device.options === undefined ? { kind: 'module', url } : { kind: 'module', url, options: device.options };

@@ -8,6 +8,7 @@
  * faults) before `vm.start()` to see (and fault) the channel from its first packet.
  */
 import { Observable, Subject } from 'rxjs';
+import type { StorvspMetrics } from '../devices/storvsp/metrics.ts';
 import type { ChannelFault, ManagementEvent, ManagementRequest } from '../kernel/management-protocol.ts';
 import type { GuestRingState, ObservedPacket } from '../vmbus/host-channel.ts';
 
@@ -27,6 +28,8 @@ export class GuestProgramError extends Error {
 export interface VmStats {
   /** Per echo device: requests echoed, payload bytes, packets ignored. */
   readonly echo: readonly { requests: number; bytes: number; ignored: number }[];
+  /** Per SCSI controller: SRBs, reads, writes, bytes, flushes, CHECK CONDITIONs, malformed packets… (`StorvspMetrics`). */
+  readonly scsi: readonly StorvspMetrics[];
   /** Per device channel, in the spec's order: packets received, interrupts the root raised at the guest, root sleeps. */
   readonly channels: readonly { id: number; packets: number; signalsSent: number; sleeps: number }[];
   /** The VMBus server's counters for this VM (messages, protocol errors, opens, GPADLs…). */

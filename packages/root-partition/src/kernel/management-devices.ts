@@ -7,10 +7,11 @@
  * function or does not return a device (`VIRIDIAN_DEVICE_MODULE_INVALID`), or the factory throws
  * (`VIRIDIAN_DEVICE_MODULE_FAILED`).
  */
-import { isGuid } from '@viridian/vmbus';
+import { isAbsolute } from 'node:path';
+import { StorvscProtocol, isGuid } from '@viridian/vmbus';
 import type { VmbusDevice } from '../vmbus/vmbus-device.ts';
 import { ManagementError } from './management-errors.ts';
-import type { DeviceSpec } from './management-protocol.ts';
+import type { DeviceSpec, ScsiDiskSpec } from './management-protocol.ts';
 
 /** Most devices (and driver modules) one VM spec may name. */
 export const MAX_DEVICES_PER_VM = 32;
@@ -25,12 +26,43 @@ export function checkDeviceSpecs(devices: unknown): DeviceSpec[] {
   return devices.map((device: unknown) => {
     const kind = (device as { kind?: unknown } | null)?.kind;
     if (kind === 'echo') return { kind };
+    if (kind === 'scsi') return { kind, disks: checkScsiDisks((device as { disks?: unknown }).disks) };
     if (kind === 'module') {
       const { url, options } = device as { url?: unknown; options?: unknown };
       if (typeof url !== 'string' || !url.startsWith('file:')) throw new ManagementError('VIRIDIAN_VM_BAD_SPEC', 'a module device needs a file URL');
       return options === undefined ? { kind, url } : { kind, url, options };
     }
     throw new ManagementError('VIRIDIAN_VM_BAD_SPEC', `unknown device kind ${String(kind)}`);
+  });
+}
+
+/**
+ * Checks the disks of a SCSI device spec and gives each its LUN (unnamed ones take the next free).
+ * @throws {ManagementError} `VIRIDIAN_VM_BAD_SPEC`
+ */
+export function checkScsiDisks(disks: unknown): ScsiDiskSpec[] {
+  if (!Array.isArray(disks) || disks.length > StorvscProtocol.MAX_LUNS) throw new ManagementError('VIRIDIAN_VM_BAD_SPEC', `a scsi device needs a list of at most ${StorvscProtocol.MAX_LUNS} disks`);
+  const taken = new Set<number>();
+  for (const disk of disks as { lun?: unknown }[]) {
+    const lun = disk?.lun;
+    if (lun === undefined) continue;
+    if (typeof lun !== 'number' || !Number.isInteger(lun) || lun < 0 || lun >= StorvscProtocol.MAX_LUNS || taken.has(lun)) {
+      throw new ManagementError('VIRIDIAN_VM_BAD_SPEC', `scsi LUN ${String(lun)} must be a distinct integer in 0..${StorvscProtocol.MAX_LUNS - 1}`);
+    }
+    taken.add(lun);
+  }
+  let next = 0;
+  return disks.map((disk: unknown) => {
+    const { path, lun, readOnly } = (disk ?? {}) as { path?: unknown; lun?: unknown; readOnly?: unknown };
+    if (typeof path !== 'string' || !isAbsolute(path)) throw new ManagementError('VIRIDIAN_VM_BAD_SPEC', 'a scsi disk needs an absolute path');
+    if (readOnly !== undefined && typeof readOnly !== 'boolean') throw new ManagementError('VIRIDIAN_VM_BAD_SPEC', 'a scsi disk readOnly must be a boolean');
+    let assigned = lun as number | undefined;
+    if (assigned === undefined) {
+      while (taken.has(next)) next++;
+      assigned = next;
+      taken.add(next);
+    }
+    return { path, lun: assigned, readOnly: readOnly === true };
   });
 }
 

@@ -8,10 +8,24 @@ import type { MessagePort } from 'node:worker_threads';
 import type { GuestRingState, ObservedPacket } from '../vmbus/host-channel.ts';
 
 /**
- * A synthetic device a VM gets: the echo device, or a user's VSP from a module (compiled
- * JavaScript, file URL) whose default export is `(options) => VmbusDevice`, called in the root.
+ * A synthetic device a VM gets: the echo device, a synthetic SCSI controller (storvsp) with its
+ * disks, or a user's VSP from a module (compiled JavaScript, file URL) whose default export is
+ * `(options) => VmbusDevice`, called in the root.
  */
-export type DeviceSpec = { readonly kind: 'echo' } | { readonly kind: 'module'; readonly url: string; readonly options?: unknown };
+export type DeviceSpec =
+  | { readonly kind: 'echo' }
+  | { readonly kind: 'scsi'; readonly disks: readonly ScsiDiskSpec[] }
+  | { readonly kind: 'module'; readonly url: string; readonly options?: unknown };
+
+/**
+ * A disk of a SCSI controller: an image file (raw, VHD, VHDX; absolute path) at `lun` (default:
+ * the next free LUN, from 0), read-only or not (default writable).
+ */
+export interface ScsiDiskSpec {
+  readonly path: string;
+  readonly lun?: number;
+  readonly readOnly?: boolean;
+}
 
 /**
  * A fault to inject on a device's channel, applied in the root to guest-to-host packets before the

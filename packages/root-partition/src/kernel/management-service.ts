@@ -12,7 +12,12 @@ import type { MessagePort } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { ChannelId } from '@viridian/vmbus';
 import { createChildPartition, type ChildPartition, type VpContext } from '@viridian/hypervisor';
+import { StorvscProtocol, parseGuid, type Guid } from '@viridian/vmbus';
 import { echoDevice, type EchoDevice } from '../devices/echo/index.ts';
+import { ScsiController, storvspDevice, type StorvspDevice } from '../devices/storvsp/index.ts';
+import { openDisk } from '../storage/disk-files.ts';
+import type { VirtualDisk } from '../storage/virtual-disk.ts';
+import '../storage/vhdx/index.ts';
 import { reportDevice } from '../devices/report/device.ts';
 import type { VmbusDevice } from '../vmbus/vmbus-device.ts';
 import { checkDeviceSpecs, checkDriverUrls, loadModuleDevice } from './management-devices.ts';
@@ -27,6 +32,9 @@ interface Vm {
   readonly partition: ChildPartition;
   readonly vmbus: ChildVmbus;
   readonly echo: EchoDevice[];
+  readonly scsi: StorvspDevice[];
+  /** Disk images the VM's SCSI controllers hold open. */
+  readonly disks: VirtualDisk[];
   /** Per device of the spec, in order: its channel and its tap. */
   readonly devices: { readonly channel: ChannelId; readonly tap: DeviceTap }[];
 }
@@ -72,7 +80,10 @@ export class ManagementService {
     const vm = this.vms.get(name);
     if (vm) {
       for (const device of vm.devices) device.tap.dispose();
-      void this.vmbus.detachChild(vm.vmbus);
+      void this.vmbus
+        .detachChild(vm.vmbus)
+        .then(() => closeDisks(vm.disks))
+        .catch((error: unknown) => this.logger.warn({ vm: name, err: error }, 'closing a crashed VM failed'));
     }
     this.emit({ event: 'vm-crashed', vm: name, reason });
   }
@@ -90,7 +101,12 @@ export class ManagementService {
           const channel = vm.vmbus.host.channel(id);
           return { id, packets: channel?.counters.packets ?? 0, signalsSent: channel?.endpoint.counters.signalsSent ?? 0, sleeps: channel?.endpoint.counters.sleeps ?? 0 };
         });
-        return { echo: vm.echo.map((d) => ({ ...d.metrics })), channels, vmbus: { ...vm.vmbus.host.server.metrics } };
+        return {
+          echo: vm.echo.map((d) => ({ ...d.metrics })),
+          scsi: vm.scsi.map((d) => ({ ...d.metrics, malformedReasons: { ...d.metrics.malformedReasons } })),
+          channels,
+          vmbus: { ...vm.vmbus.host.server.metrics },
+        };
       }
       case 'observe-channel':
         this.tap(request.vm, request.device).observe(request.observe === true);
@@ -117,23 +133,56 @@ export class ManagementService {
     try {
       // Every device is built before the partition exists: a refused module leaves nothing behind.
       const echo: EchoDevice[] = [];
-      const devices: VmbusDevice[] = [];
-      for (const device of specs) {
-        if (device.kind === 'echo') {
-          const created = echoDevice();
-          echo.push(created);
-          devices.push(created);
-        } else {
-          devices.push(await loadModuleDevice(device.url, device.options));
+      const scsi: StorvspDevice[] = [];
+      const disks: VirtualDisk[] = [];
+      const devices: ((memory: SharedArrayBuffer) => VmbusDevice)[] = [];
+      try {
+        for (const device of specs) {
+          if (device.kind === 'echo') {
+            const created = echoDevice();
+            echo.push(created);
+            devices.push(() => created);
+          } else if (device.kind === 'scsi') {
+            const instance = scsiInstance(devices.length);
+            const controller = new ScsiController(`${spec.name}/${instance}`, StorvscProtocol.MAX_TRANSFER_BYTES, StorvscProtocol.MAX_LUNS);
+            for (const disk of device.disks) {
+              let opened: VirtualDisk;
+              try {
+                opened = await openDisk(disk.path, { readOnly: disk.readOnly === true });
+              } catch (error) {
+                throw new ManagementError('VIRIDIAN_DISK_OPEN_FAILED', `disk ${disk.path}: ${error instanceof Error ? error.message : String(error)}`);
+              }
+              disks.push(opened);
+              controller.attach(disk.lun ?? 0, opened);
+            }
+            devices.push((guestMemory) => {
+              const created = storvspDevice({ guestMemory, controller, instance });
+              scsi.push(created);
+              return created;
+            });
+          } else {
+            const created = await loadModuleDevice(device.url, device.options);
+            devices.push(() => created);
+          }
         }
+      } catch (error) {
+        await closeDisks(disks);
+        throw error;
       }
-      return this.createPartition(spec, drivers, devices, echo);
+      return this.createPartition(spec, drivers, devices, echo, scsi, disks);
     } finally {
       this.creating.delete(spec.name);
     }
   }
 
-  private createPartition(spec: VmSpec, drivers: string[], devices: VmbusDevice[], echo: EchoDevice[]): { partitionId: string } {
+  private createPartition(
+    spec: VmSpec,
+    drivers: string[],
+    builders: ((memory: SharedArrayBuffer) => VmbusDevice)[],
+    echo: EchoDevice[],
+    scsi: StorvspDevice[],
+    disks: VirtualDisk[],
+  ): { partitionId: string } {
     const partition = createChildPartition(this.vp.hypercalls, {
       memoryBytes: spec.memoryBytes,
       entry: spec.kernel ?? this.guestKernel,
@@ -141,7 +190,9 @@ export class ManagementService {
       suspended: true,
       extraPages: 64,
     });
-    const vmbus = this.vmbus.attachChild(partition.id, this.acquireChildMemory(partition.id));
+    const memory = this.acquireChildMemory(partition.id);
+    const vmbus = this.vmbus.attachChild(partition.id, memory);
+    const devices = builders.map((build) => build(memory));
     const tapped = devices.map((device, index) => {
       const tap = new DeviceTap({
         packet: (packet) => this.port.postMessage({ event: 'channel-packet', vm: spec.name, device: index, packet } satisfies ManagementEvent, [packet.payload.buffer as ArrayBuffer]),
@@ -156,7 +207,7 @@ export class ManagementService {
         onRefused: (reason) => this.logger.warn({ vm: spec.name, reason }, 'malformed guest report refused'),
       }),
     );
-    this.vms.set(spec.name, { spec, partition, vmbus, echo, devices: tapped });
+    this.vms.set(spec.name, { spec, partition, vmbus, echo, scsi, disks, devices: tapped });
     this.byPartition.set(partition.id, spec.name);
     return { partitionId: String(partition.id) };
   }
@@ -177,6 +228,16 @@ export class ManagementService {
   private emit(event: ManagementEvent): void {
     this.port.postMessage(event);
   }
+}
+
+/** The instance id of a VM's `index`th device when it is a SCSI controller (distinct per device). */
+function scsiInstance(index: number): Guid {
+  return parseGuid(`${StorvscProtocol.defaultInstance.slice(0, -2)}${(index & 0xff).toString(16).padStart(2, '0')}`);
+}
+
+/** Closes disk images (flushing them), logging nothing: a failure here has no one to tell. */
+async function closeDisks(disks: readonly VirtualDisk[]): Promise<void> {
+  await Promise.allSettled(disks.map((disk) => disk.close()));
 }
 
 function refusal(request: ManagementRequest, error: unknown): ManagementReply {

@@ -53,7 +53,7 @@ describe('storvsp parser', () => {
     expect(parseStorvspPacket(packet(vstorPacket(VstorOperation.resetBus, 1)), memory)).toEqual({ kind: 'unsupported', operation: VstorOperation.resetBus });
     const parsed = parseStorvspPacket(packet(srb(read10, 512), [{ byteCount: 512, byteOffset: 0, pfns: [3] }]), memory);
     expect(parsed).toMatchObject({ kind: 'srb', command: { op: 'read', lba: 0, blocks: 1 } });
-    expect((parsed as { buffer: GuestDataBuffer }).buffer.length).toBe(512);
+    expect((parsed as unknown as { buffer: GuestDataBuffer }).buffer.length).toBe(512);
     expect(parseStorvspPacket(packet(srb([0, 0, 0, 0, 0, 0], 0)), memory)).toMatchObject({ kind: 'srb', command: { op: 'test-unit-ready' }, buffer: undefined });
   });
 

@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { firstValueFrom } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AdditionalSense,
@@ -194,6 +195,25 @@ describe('storvsp + storvsc loopback', () => {
     // An SRB to a LUN without a disk, and the channel still serves.
     await expect(scsi.command(9, Uint8Array.of(0, 0, 0, 0, 0, 0), { direction: 'none' })).rejects.toMatchObject({ srbStatus: SrbStatus.invalidLun });
     expect(same(await scsi.disks[0]!.read(8192, 4096), pattern(4096, 0))).toBe(true);
+  });
+
+  it('hot-adds and hot-removes disks while the guest runs', async () => {
+    const extraPath = join(dir, 'hot.img');
+    const extra = await createDisk(extraPath, { format: 'raw', size: 4 * MiB });
+    const added = firstValueFrom(scsi.diskChanges$);
+    device.attachDisk(7, extra);
+    expect(await added).toMatchObject({ kind: 'added', disk: { lun: 7, capacity: 4 * MiB } });
+    expect(scsi.disks.map((d) => d.lun)).toEqual([0, 3, 7]);
+    const hot = scsi.disks[2]!;
+    await hot.write(0, pattern(4096, 7));
+    expect(same(await hot.read(0, 4096), pattern(4096, 7))).toBe(true);
+    const removed = firstValueFrom(scsi.diskChanges$);
+    const detached = await device.detachDisk(7);
+    expect(detached).toBe(extra);
+    expect(await removed).toMatchObject({ kind: 'removed', disk: { lun: 7 } });
+    expect(scsi.disks.map((d) => d.lun)).toEqual([0, 3]);
+    await expect(hot.read(0, 4096)).rejects.toMatchObject({ srbStatus: SrbStatus.invalidLun });
+    await extra.close();
   });
 
   it('refuses SRBs before initialization ends', async () => {

@@ -16,7 +16,7 @@ export { EchoClient, echoDriver } from './drivers/echo/driver.ts';
 
 export { ReportClient, reportDriver } from './drivers/report/driver.ts';
 export { storvscDriver, StorvscController, GuestDisk, StorvscProtocolError, ScsiCommandError, DiskRequestError } from './drivers/storvsc/index.ts';
-export type { SrbData, SrbResult, GuestMemoryContext } from './drivers/storvsc/index.ts';
+export type { SrbData, SrbResult, GuestMemoryContext, DiskChange } from './drivers/storvsc/index.ts';
 
 // The guest kernel and the API guest programs use
 export type { GuestApi, GuestProgram } from './kernel/guest-api.ts';

@@ -8,6 +8,10 @@
  * GPA-direct packet whose one range names guest pages taken from the kernel's allocator: the host
  * reads or writes them in place. Up to {@link StorvscProtocol.MAX_IN_FLIGHT} SRBs are in flight;
  * callers beyond that wait in order. A BUSY answer is retried.
+ *
+ * Hot add and removal: an unsolicited ENUMERATE_BUS (or REMOVE_DEVICE) from the VSP makes the
+ * controller rescan (REPORT LUNS, one rescan at a time): new LUNs get disks, vanished ones are
+ * dropped from {@link StorvscController.disks}; {@link StorvscController.diskChanges$} tells.
  */
 import {
   DataDirection,
@@ -32,6 +36,7 @@ import {
   type ChannelPropertiesFields,
   type GuestPageAllocator,
 } from '@viridian/vmbus';
+import { Subject, type Observable, type Subscription } from 'rxjs';
 import type { GuestChannel } from '../../vmbus/guest-channel.ts';
 import { GuestDisk } from './disk.ts';
 import { ScsiCommandError, StorvscProtocolError } from './errors.ts';
@@ -57,6 +62,12 @@ export interface GuestMemoryContext {
   readonly pages: GuestPageAllocator;
 }
 
+/** A disk that appeared or vanished on a rescan. */
+export interface DiskChange {
+  readonly kind: 'added' | 'removed';
+  readonly disk: GuestDisk;
+}
+
 /** BUSY answers retried before giving up. */
 const BUSY_RETRIES = 1000;
 
@@ -66,6 +77,9 @@ export class StorvscController {
   private inFlight = 0;
   private readonly slotWaiters: (() => void)[] = [];
   private readonly pool: PagePool;
+  private readonly changes = new Subject<DiskChange>();
+  private rescanning: Promise<void> = Promise.resolve();
+  private readonly subscription: Subscription;
 
   private constructor(
     readonly channel: GuestChannel,
@@ -75,6 +89,29 @@ export class StorvscController {
     readonly properties: ChannelPropertiesFields,
   ) {
     this.pool = new PagePool(context.pages);
+    this.subscription = channel.unsolicited$.subscribe({
+      next: (packet) => {
+        if (packet.payload.length < 4) return;
+        const operation = new DataView(packet.payload.buffer, packet.payload.byteOffset, 4).getUint32(0, true);
+        if (operation === VstorOperation.enumerateBus || operation === VstorOperation.removeDevice) {
+          // A failed rescan (channel closing) leaves the disks as they were.
+          this.rescan().catch(() => {});
+        }
+      },
+      error: () => this.changes.complete(),
+      complete: () => this.changes.complete(),
+    });
+  }
+
+  /** Disks added or removed by rescans after attach. */
+  get diskChanges$(): Observable<DiskChange> {
+    return this.changes.asObservable();
+  }
+
+  /** Stops listening for rescans (the kernel calls it when the channel goes away). */
+  detach(): void {
+    this.subscription.unsubscribe();
+    this.changes.complete();
   }
 
   /** Largest transfer of one SRB. */
@@ -114,19 +151,37 @@ export class StorvscController {
     return controller;
   }
 
-  /** Finds the LUNs (REPORT LUNS) and builds a disk for each one not yet known. */
-  async rescan(): Promise<void> {
+  /**
+   * Finds the LUNs (REPORT LUNS): builds a disk for each new one, drops vanished ones. Rescans run
+   * one at a time, in order.
+   * @throws {ScsiCommandError}
+   */
+  rescan(): Promise<void> {
+    const next = this.rescanning.catch(() => {}).then(() => this.rescanOnce());
+    this.rescanning = next;
+    return next;
+  }
+
+  private async rescanOnce(): Promise<void> {
     const allocation = 8 + StorvscProtocol.MAX_LUNS * 8;
     const cdb = Uint8Array.of(ScsiOp.reportLuns, 0, 0, 0, 0, 0, allocation >>> 24, (allocation >>> 16) & 0xff, (allocation >>> 8) & 0xff, allocation & 0xff, 0, 0);
     const { data } = await this.command(0, cdb, { direction: 'in', length: allocation });
     const listLength = new DataView(data.buffer, data.byteOffset, data.length).getUint32(0);
     const luns: number[] = [];
     for (let at = 8; at + 8 <= Math.min(data.length, 8 + listLength); at += 8) luns.push(data[at + 1]!);
+    for (let i = this.disks.length - 1; i >= 0; i--) {
+      const disk = this.disks[i]!;
+      if (luns.includes(disk.lun)) continue;
+      this.disks.splice(i, 1);
+      this.changes.next({ kind: 'removed', disk });
+    }
     for (const lun of luns) {
       if (this.disks.some((disk) => disk.lun === lun)) continue;
-      this.disks.push(await GuestDisk.probe(this, lun));
+      const disk = await GuestDisk.probe(this, lun);
+      this.disks.push(disk);
+      this.disks.sort((a, b) => a.lun - b.lun);
+      this.changes.next({ kind: 'added', disk });
     }
-    this.disks.sort((a, b) => a.lun - b.lun);
   }
 
   /**

@@ -14,5 +14,6 @@ export function storvscDriver(context: GuestMemoryContext): VscDriver<StorvscCon
     classId: StorvscProtocol.classId,
     rings: { sendRingBytes: StorvscProtocol.sendRingBytes, receiveRingBytes: StorvscProtocol.receiveRingBytes },
     attach: (channel) => StorvscController.attach(channel, context),
+    detach: (controller) => controller.detach(),
   };
 }

@@ -3,6 +3,6 @@
  */
 export { storvscDriver } from './driver.ts';
 export { StorvscController } from './controller.ts';
-export type { SrbData, SrbResult, GuestMemoryContext } from './controller.ts';
+export type { SrbData, SrbResult, GuestMemoryContext, DiskChange } from './controller.ts';
 export { GuestDisk } from './disk.ts';
 export { StorvscProtocolError, ScsiCommandError, DiskRequestError } from './errors.ts';

@@ -18,6 +18,9 @@
  *   counted per reason and logged at a limited rate; the channel goes on.
  * - Closing waits for the I/O in flight: no late write lands in guest pages after the channel is
  *   gone.
+ * - Disks can be attached and detached while the guest runs ({@link StorvspDevice.attachDisk},
+ *   {@link StorvspDevice.detachDisk}): every initialized channel then gets an unsolicited
+ *   ENUMERATE_BUS (transaction id 0, §8.1) and the VSC rescans its LUNs.
  */
 import {
   ScsiStatus,
@@ -34,6 +37,7 @@ import {
 } from '@viridian/vmbus';
 import { RateLimitedLog } from '../../logging/rate-limited-log.ts';
 import type { HostChannel } from '../../vmbus/host-channel.ts';
+import type { VirtualDisk } from '../../storage/virtual-disk.ts';
 import type { ChannelHandler, VmbusDevice } from '../../vmbus/vmbus-device.ts';
 import { newStorvspMetrics, type StorvspMetrics } from './metrics.ts';
 import { parseStorvspPacket, type StorvspRequest } from './parse.ts';
@@ -61,6 +65,16 @@ export interface StorvspOptions {
 export interface StorvspDevice extends VmbusDevice {
   readonly controller: ScsiController;
   readonly metrics: StorvspMetrics;
+  /**
+   * Hot-adds `disk` at `lun` and tells the guest to rescan.
+   * @throws {RangeError} when the LUN is out of range or taken
+   */
+  attachDisk(lun: number, disk: VirtualDisk): void;
+  /**
+   * Hot-removes the disk at `lun`, tells the guest to rescan and resolves with the disk (the caller
+   * closes it) once I/O started before the removal has finished; `undefined` when no disk was there.
+   */
+  detachDisk(lun: number): Promise<VirtualDisk | undefined>;
 }
 
 const NO_SENSE = new Uint8Array(0);
@@ -68,12 +82,28 @@ const NO_SENSE = new Uint8Array(0);
 export function storvspDevice(options: StorvspOptions): StorvspDevice {
   const metrics = options.metrics ?? newStorvspMetrics();
   const controller = options.controller ?? new ScsiController(options.instance ?? StorvscProtocol.defaultInstance, StorvscProtocol.MAX_TRANSFER_BYTES, StorvscProtocol.MAX_LUNS);
+  const open = new Set<StorvspChannel>();
   return {
     name: 'scsi',
     metrics,
     controller,
     offer: { interfaceType: StorvscProtocol.classId, interfaceInstance: options.instance ?? StorvscProtocol.defaultInstance },
-    open: (channel) => new StorvspChannel(channel, controller, metrics, options),
+    open: (channel) => {
+      const handler = new StorvspChannel(channel, controller, metrics, options, () => open.delete(handler));
+      open.add(handler);
+      return handler;
+    },
+    attachDisk(lun, disk) {
+      controller.attach(lun, disk);
+      for (const channel of open) channel.enumerateBus();
+    },
+    async detachDisk(lun) {
+      const target = controller.detach(lun);
+      if (target === undefined) return undefined;
+      for (const channel of open) channel.enumerateBus();
+      await target.idle();
+      return target.disk;
+    },
   };
 }
 
@@ -93,6 +123,7 @@ class StorvspChannel implements ChannelHandler {
     private readonly controller: ScsiController,
     private readonly metrics: StorvspMetrics,
     private readonly options: StorvspOptions,
+    private readonly closing: () => void,
   ) {
     this.problems = new RateLimitedLog(channel.log);
     this.maxInFlight = options.maxInFlight ?? StorvscProtocol.MAX_IN_FLIGHT;
@@ -104,8 +135,16 @@ class StorvspChannel implements ChannelHandler {
     this.handle(request, id, packet.completionRequested);
   }
 
+  /** The LUN set changed: an initialized guest is told to rescan (unsolicited, transaction id 0). */
+  enumerateBus(): void {
+    if (this.closed || this.state.kind !== 'ready') return;
+    encodeVstorHeader(this.reply, VstorOperation.enumerateBus, 0, VstorStatus.success);
+    this.channel.send(this.reply, 0);
+  }
+
   async onClose(): Promise<void> {
     this.closed = true;
+    this.closing();
     if (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
   }
 

@@ -39,6 +39,9 @@ export class ScsiDisk {
   private readonly limits: LunLimits;
   /** Sense of the last CHECK CONDITION, for REQUEST SENSE. */
   private lastSense: Uint8Array | undefined;
+  /** Commands with disk I/O running, and who waits for there to be none. */
+  private running = 0;
+  private readonly idleWaiters: (() => void)[] = [];
 
   constructor(
     readonly disk: VirtualDisk,
@@ -67,8 +70,17 @@ export class ScsiDisk {
    */
   execute(command: ScsiCommand, buffer: ScsiDataBuffer | undefined): ScsiOutcome | Promise<ScsiOutcome> {
     const outcome = this.dispatch(command, buffer ?? EMPTY_BUFFER);
-    if (outcome instanceof Promise) return outcome.then((settled) => this.remember(settled));
-    return this.remember(outcome);
+    if (!(outcome instanceof Promise)) return this.remember(outcome);
+    this.running++;
+    return outcome.then((settled) => {
+      if (--this.running === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+      return this.remember(settled);
+    });
+  }
+
+  /** Resolves when no command of this LUN has disk I/O running (for hot removal). */
+  idle(): Promise<void> {
+    return this.running === 0 ? Promise.resolve() : new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   private remember(outcome: ScsiOutcome): ScsiOutcome {

@@ -7,9 +7,10 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Host, MiB, createDisk } from '@viridian/root-partition';
+import { Host, MiB, createDisk, openDisk } from '@viridian/root-partition';
 
 const storageGuest = new URL('./fixtures/storage-guest.ts', import.meta.url);
+const hotplugGuest = new URL('./fixtures/storage-hotplug-guest.ts', import.meta.url);
 
 describe('storage between partitions', () => {
   let host: Host;
@@ -47,6 +48,27 @@ describe('storage between partitions', () => {
     // The guest's data is in the raw file, as the host reads it (the VHDX stays open in the root).
     const first = await readFile(rawPath);
     expect([first[0], first[1], first[4096 + 1]]).toEqual([0, 31, (31 + 17) & 0xff]);
+  });
+
+  it('hot-adds a disk to a running child and removes it again', async () => {
+    const basePath = join(dir, 'base.img');
+    const hotPath = join(dir, 'hot.vhdx');
+    await (await createDisk(basePath, { format: 'raw', size: 4 * MiB })).close();
+    await (await createDisk(hotPath, { format: 'vhdx-dynamic', size: 8 * MiB })).close();
+    const vm = await host.createVm({ name: 'hotplug', memoryBytes: 16 * MiB, program: hotplugGuest, args: { lun: 4 }, devices: [{ kind: 'echo' }, { kind: 'scsi', disks: [{ path: basePath }] }] });
+    await vm.start();
+    expect(await vm.attachDisk(1, { path: hotPath, lun: 4 })).toBe(4);
+    // The guest may see the disk at once or after a rescan, depending on when its program starts.
+    expect(await vm.result).toMatchObject({ after: [0, 4], capacity: 8 * MiB, verified: true });
+    await expect(vm.attachDisk(0, { path: hotPath })).rejects.toMatchObject({ code: 'VIRIDIAN_DEVICE_NOT_FOUND' });
+    await vm.detachDisk(1, 4);
+    await expect(vm.detachDisk(1, 4)).rejects.toMatchObject({ code: 'VIRIDIAN_DEVICE_NOT_FOUND' });
+    // Closed by the root: the image opens cleanly and holds the guest's block.
+    const image = await openDisk(hotPath, { readOnly: true });
+    const block = await image.read(4096, 4096);
+    await image.close();
+    expect([block[0], block[1]]).toEqual([1, 4]);
+    expect((await vm.stats()).scsi[0]).toMatchObject({ malformed: 0, flushes: 1 });
   });
 
   it('refuses a VM whose disk does not exist', async () => {

@@ -7,6 +7,7 @@
  * copies nothing while nobody watches. Requests reach the root in order: subscribe (and arm
  * faults) before `vm.start()` to see (and fault) the channel from its first packet.
  */
+import { resolve as resolvePath } from 'node:path';
 import { Observable, Subject } from 'rxjs';
 import type { StorvspMetrics } from '../devices/storvsp/metrics.ts';
 import type { ChannelFault, ManagementEvent, ManagementRequest } from '../kernel/management-protocol.ts';
@@ -110,6 +111,25 @@ export class Vm {
   async injectFault(device: number, fault: ChannelFault): Promise<void> {
     if (fault.kind === 'hold-ring-full' || fault.kind === 'clear') this.latch(device).state = undefined;
     await this.request({ op: 'inject-fault', vm: this.name, device, fault });
+  }
+
+  /**
+   * Hot-adds a disk image (path relative to the working folder or absolute) to SCSI device
+   * `device` while the VM runs; resolves with its LUN (default: the lowest free). The guest rescans
+   * and sees it in `guest.disks`.
+   * @throws {ManagementRequestError} `VIRIDIAN_DISK_OPEN_FAILED`, `VIRIDIAN_VM_BAD_SPEC`, `VIRIDIAN_DEVICE_NOT_FOUND`
+   */
+  async attachDisk(device: number, disk: { readonly path: string; readonly lun?: number; readonly readOnly?: boolean }): Promise<number> {
+    return (await this.request({ op: 'scsi-attach-disk', vm: this.name, device, disk: { ...disk, path: resolvePath(disk.path) } })) as number;
+  }
+
+  /**
+   * Hot-removes the disk at `lun` of SCSI device `device`; resolves once the root has closed the
+   * image (after the I/O started before the removal).
+   * @throws {ManagementRequestError} `VIRIDIAN_DEVICE_NOT_FOUND`
+   */
+  async detachDisk(device: number, lun: number): Promise<void> {
+    await this.request({ op: 'scsi-detach-disk', vm: this.name, device, lun });
   }
 
   /**

@@ -74,7 +74,11 @@ export type ManagementRequest =
   | { readonly id: number; readonly op: 'vm-stats'; readonly vm: string }
   /** Starts (or stops) forwarding every packet of device `device`'s channel as `channel-packet` events. */
   | { readonly id: number; readonly op: 'observe-channel'; readonly vm: string; readonly device: number; readonly observe: boolean }
-  | { readonly id: number; readonly op: 'inject-fault'; readonly vm: string; readonly device: number; readonly fault: ChannelFault };
+  | { readonly id: number; readonly op: 'inject-fault'; readonly vm: string; readonly device: number; readonly fault: ChannelFault }
+  /** Hot-adds a disk to SCSI device `device` (the root opens the image); the value is the LUN. */
+  | { readonly id: number; readonly op: 'scsi-attach-disk'; readonly vm: string; readonly device: number; readonly disk: ScsiDiskSpec }
+  /** Hot-removes the disk at `lun` of SCSI device `device` and closes its image once its I/O is done. */
+  | { readonly id: number; readonly op: 'scsi-detach-disk'; readonly vm: string; readonly device: number; readonly lun: number };
 
 export type ManagementReply = { readonly id: number; readonly ok: true; readonly value?: unknown } | { readonly id: number; readonly ok: false; readonly error: { code: string; message: string } };
 

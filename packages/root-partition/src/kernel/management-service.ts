@@ -20,7 +20,7 @@ import type { VirtualDisk } from '../storage/virtual-disk.ts';
 import '../storage/vhdx/index.ts';
 import { reportDevice } from '../devices/report/device.ts';
 import type { VmbusDevice } from '../vmbus/vmbus-device.ts';
-import { checkDeviceSpecs, checkDriverUrls, loadModuleDevice } from './management-devices.ts';
+import { checkDeviceSpecs, checkDriverUrls, checkScsiDisks, loadModuleDevice } from './management-devices.ts';
 import { ManagementError } from './management-errors.ts';
 import { parseFault } from './management-faults.ts';
 import type { ManagementEvent, ManagementReply, ManagementRequest, VmSpec } from './management-protocol.ts';
@@ -33,6 +33,8 @@ interface Vm {
   readonly vmbus: ChildVmbus;
   readonly echo: EchoDevice[];
   readonly scsi: StorvspDevice[];
+  /** The SCSI devices by their index in the spec's devices. */
+  readonly scsiBySpecIndex: Map<number, StorvspDevice>;
   /** Disk images the VM's SCSI controllers hold open. */
   readonly disks: VirtualDisk[];
   /** Per device of the spec, in order: its channel and its tap. */
@@ -114,6 +116,10 @@ export class ManagementService {
       case 'inject-fault':
         this.tap(request.vm, request.device).inject(parseFault(request.fault));
         return undefined;
+      case 'scsi-attach-disk':
+        return this.attachDisk(request.vm, request.device, request.disk);
+      case 'scsi-detach-disk':
+        return this.detachDisk(request.vm, request.device, request.lun);
       default:
         throw new ManagementError('VIRIDIAN_MANAGEMENT_BAD_REQUEST', `unknown operation ${(request as { op?: unknown }).op}`);
     }
@@ -134,6 +140,7 @@ export class ManagementService {
       // Every device is built before the partition exists: a refused module leaves nothing behind.
       const echo: EchoDevice[] = [];
       const scsi: StorvspDevice[] = [];
+      const scsiBySpecIndex = new Map<number, StorvspDevice>();
       const disks: VirtualDisk[] = [];
       const devices: ((memory: SharedArrayBuffer) => VmbusDevice)[] = [];
       try {
@@ -155,9 +162,11 @@ export class ManagementService {
               disks.push(opened);
               controller.attach(disk.lun ?? 0, opened);
             }
+            const specIndex = devices.length;
             devices.push((guestMemory) => {
               const created = storvspDevice({ guestMemory, controller, instance });
               scsi.push(created);
+              scsiBySpecIndex.set(specIndex, created);
               return created;
             });
           } else {
@@ -169,7 +178,7 @@ export class ManagementService {
         await closeDisks(disks);
         throw error;
       }
-      return this.createPartition(spec, drivers, devices, echo, scsi, disks);
+      return this.createPartition(spec, drivers, devices, { echo, scsi, scsiBySpecIndex, disks });
     } finally {
       this.creating.delete(spec.name);
     }
@@ -179,9 +188,7 @@ export class ManagementService {
     spec: VmSpec,
     drivers: string[],
     builders: ((memory: SharedArrayBuffer) => VmbusDevice)[],
-    echo: EchoDevice[],
-    scsi: StorvspDevice[],
-    disks: VirtualDisk[],
+    built: Pick<Vm, 'echo' | 'scsi' | 'scsiBySpecIndex' | 'disks'>,
   ): { partitionId: string } {
     const partition = createChildPartition(this.vp.hypercalls, {
       memoryBytes: spec.memoryBytes,
@@ -207,9 +214,48 @@ export class ManagementService {
         onRefused: (reason) => this.logger.warn({ vm: spec.name, reason }, 'malformed guest report refused'),
       }),
     );
-    this.vms.set(spec.name, { spec, partition, vmbus, echo, scsi, disks, devices: tapped });
+    this.vms.set(spec.name, { spec, partition, vmbus, ...built, devices: tapped });
     this.byPartition.set(partition.id, spec.name);
     return { partitionId: String(partition.id) };
+  }
+
+  private async attachDisk(name: string, device: number, spec: unknown): Promise<number> {
+    const vm = this.vm(name);
+    const scsi = this.scsiDevice(vm, device);
+    const used = scsi.controller.lunNumbers;
+    const requested = (spec as { lun?: unknown } | null)?.lun;
+    let lun = typeof requested === 'number' ? requested : 0;
+    if (requested === undefined) while (used.includes(lun)) lun++;
+    const [disk] = checkScsiDisks([{ ...(spec as object), lun }]);
+    if (used.includes(disk!.lun!)) throw new ManagementError('VIRIDIAN_VM_BAD_SPEC', `LUN ${disk!.lun} is taken`);
+    let opened: VirtualDisk;
+    try {
+      opened = await openDisk(disk!.path, { readOnly: disk!.readOnly === true });
+    } catch (error) {
+      throw new ManagementError('VIRIDIAN_DISK_OPEN_FAILED', `disk ${disk!.path}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    try {
+      scsi.attachDisk(disk!.lun!, opened);
+    } catch (error) {
+      await opened.close();
+      throw new ManagementError('VIRIDIAN_VM_BAD_SPEC', error instanceof Error ? error.message : String(error));
+    }
+    vm.disks.push(opened);
+    return disk!.lun!;
+  }
+
+  private async detachDisk(name: string, device: number, lun: number): Promise<void> {
+    const vm = this.vm(name);
+    const disk = await this.scsiDevice(vm, device).detachDisk(lun);
+    if (disk === undefined) throw new ManagementError('VIRIDIAN_DEVICE_NOT_FOUND', `VM ${name} device ${device} has no disk at LUN ${String(lun)}`);
+    vm.disks.splice(vm.disks.indexOf(disk), 1);
+    await disk.close();
+  }
+
+  private scsiDevice(vm: Vm, device: number): StorvspDevice {
+    const scsi = vm.scsiBySpecIndex.get(device);
+    if (scsi === undefined) throw new ManagementError('VIRIDIAN_DEVICE_NOT_FOUND', `VM ${vm.spec.name} has no SCSI device ${String(device)}`);
+    return scsi;
   }
 
   private vm(name: string): Vm {

@@ -8,7 +8,10 @@
  *   thread to the root VP's handler;
  * - create-to-first-instruction (CreatePartition … resume until the child's entry runs) vs starting
  *   a bare worker through the same bootstrap;
- * - how many 16 MiB children the host holds at once (up to 500) and the host memory (RSS) each adds.
+ * - how many 16 MiB children the host holds at once (up to 500) and the host memory (RSS) each adds,
+ *   measured with every worker up and idle (RSS settled, median of samples, before and after), and
+ *   the host's CPU use while they all sit idle (adaptive polling must not spin on an idle host).
+ *   Guest memory a child never touches is not resident, so the RSS figure is the overhead alone.
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { once } from 'node:events';
@@ -79,7 +82,7 @@ const suite: BenchSuite = {
       rows.push(row('partition create → first instruction', 'ms', median([...create]), { name: 'bare worker start (bootstrap, tsx entry)', value: median([...bare]) }));
 
       progress('density');
-      const before = process.memoryUsage().rss;
+      const before = await settledRss();
       const max = quick ? 40 : 500;
       const result = await new Promise<{ done: number; error?: string }>((resolve) => {
         const listener = (m: { done?: number; progress?: number; error?: string }) => {
@@ -92,10 +95,18 @@ const suite: BenchSuite = {
         port1.on('message', listener);
         port1.postMessage({ op: 'density', max, memoryBytes: 16 * MiB });
       });
-      const rss = process.memoryUsage().rss - before;
+      const rss = (await settledRss()) - before;
       if (result.error) progress(`density stopped: ${result.error}`);
       rows.push(row(`16 MiB partitions held at once (cap ${max})`, 'partitions', result.done));
       rows.push(row('host memory per partition beyond guest memory (RSS)', 'bytes', rss / Math.max(1, result.done)));
+      // Idle: every partition (and the root) waiting; the whole process's CPU time per wall second.
+      const cpu0 = process.cpuUsage();
+      const wall0 = performance.now();
+      await sleep(quick ? 1000 : 3000);
+      const cpu = process.cpuUsage(cpu0);
+      rows.push(row(`host CPU while ${result.done} partitions idle (per wall second)`, 'ms', (cpu.user + cpu.system) / 1000 / ((performance.now() - wall0) / 1000)));
+      const stats = hv.vpWorkerStats();
+      progress(`VP workers: ${stats.pooledStarts} pooled starts, ${stats.onDemandStarts} on demand, ${stats.tsxStarts} through tsx, ${stats.started} started`);
     } finally {
       port1.close();
       await hv.shutdown();
@@ -103,6 +114,19 @@ const suite: BenchSuite = {
     return rows;
   },
 };
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Process RSS once workers have settled: wait, then the median of several samples. */
+async function settledRss(): Promise<number> {
+  await sleep(1000);
+  const samples: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    samples.push(process.memoryUsage().rss);
+    await sleep(100);
+  }
+  return median(samples);
+}
 
 /** Time from starting a worker through the bootstrap until its (TypeScript) entry has run and it exits, ms. */
 async function bareWorker(): Promise<number> {

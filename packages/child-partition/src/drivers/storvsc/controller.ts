@@ -42,8 +42,14 @@ import { GuestDisk } from './disk.ts';
 import { ScsiCommandError, StorvscProtocolError } from './errors.ts';
 import { PagePool } from './page-pool.ts';
 
-/** The data of one SRB: `in` fills `length` bytes the caller gets back, `out` sends `data`. */
-export type SrbData = { readonly direction: 'none' } | { readonly direction: 'in'; readonly length: number } | { readonly direction: 'out'; readonly data: Uint8Array };
+/**
+ * The data of one SRB: `in` fills `length` bytes the caller gets back (copied into `into` when
+ * given, which must hold `length` bytes: one copy out of the DMA pages, no more), `out` sends `data`.
+ */
+export type SrbData =
+  | { readonly direction: 'none' }
+  | { readonly direction: 'in'; readonly length: number; readonly into?: Uint8Array }
+  | { readonly direction: 'out'; readonly data: Uint8Array };
 
 /** A completed SRB. */
 export interface SrbResult {
@@ -234,13 +240,13 @@ export class StorvscController {
       if (data.direction === 'out') buffer.set(data.data);
       const pfns = Array.from({ length: pages }, (_, i) => pfn + i);
       const reply = await this.channel.requestGpaDirect([{ byteCount: length, byteOffset: 0, pfns }], packet);
-      return this.complete(reply, data.direction === 'in' ? buffer : undefined);
+      return this.complete(reply, data.direction === 'in' ? buffer : undefined, data.direction === 'in' ? data.into : undefined);
     } finally {
       this.pool.release(pfn, pages);
     }
   }
 
-  private complete(reply: Uint8Array, buffer: Uint8Array | undefined): SrbResult {
+  private complete(reply: Uint8Array, buffer: Uint8Array | undefined, into?: Uint8Array): SrbResult {
     checkReply(reply, 'EXECUTE_SRB');
     const status = statusOf(reply);
     const fields = readScsiRequest(reply, 0, false);
@@ -251,7 +257,7 @@ export class StorvscController {
       srbStatus: fields.srbStatus,
       scsiStatus: fields.scsiStatus,
       transferred,
-      data: buffer === undefined ? EMPTY : buffer.slice(0, transferred),
+      data: buffer === undefined ? EMPTY : into === undefined ? buffer.slice(0, transferred) : copyInto(into, buffer.subarray(0, transferred)),
       sense: (fields.srbStatus & SrbStatus.autosenseValid) !== 0 ? readCompletionSense(reply) : EMPTY,
     };
   }
@@ -272,6 +278,11 @@ export class StorvscController {
 }
 
 const EMPTY = new Uint8Array(0);
+
+function copyInto(target: Uint8Array, source: Uint8Array): Uint8Array {
+  target.set(source.subarray(0, Math.min(source.length, target.length)));
+  return target.subarray(0, Math.min(source.length, target.length));
+}
 
 /** Sends a header-only init packet and checks its answer. */
 async function step(channel: GuestChannel, operation: number, name: string): Promise<Uint8Array> {

@@ -62,8 +62,9 @@ export class GuestDisk {
     const result = new Uint8Array(length);
     await Promise.all(
       this.pieces(offset, length).map(async ([at, size]) => {
-        const { data } = await this.controller.command(this.lun, this.rw(ScsiOp.read16, at, size), { direction: 'in', length: size });
-        result.set(data, at - offset);
+        const into = result.subarray(at - offset, at - offset + size);
+        const { transferred } = await this.controller.command(this.lun, this.rw(ScsiOp.read16, at, size), { direction: 'in', length: size, into });
+        if (transferred !== size) throw new DiskRequestError(`short read: ${transferred} of ${size} bytes at ${at}`);
       }),
     );
     return result;

@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import fc from 'fast-check';
 import { firstValueFrom } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -214,6 +215,47 @@ describe('storvsp + storvsc loopback', () => {
     expect(scsi.disks.map((d) => d.lun)).toEqual([0, 3]);
     await expect(hot.read(0, 4096)).rejects.toMatchObject({ srbStatus: SrbStatus.invalidLun });
     await extra.close();
+  });
+
+  it('survives arbitrary packet sequences from a hostile guest (action-sequence fuzz)', async () => {
+    const scratch = loop.pages.allocate(8)!;
+    const beyond = loop.memory.byteLength / 4096;
+    const payload = fc.oneof(
+      fc.uint8Array({ maxLength: 80 }),
+      fc.tuple(fc.uint8Array({ minLength: 64, maxLength: 64 }), fc.uint8Array({ minLength: 1, maxLength: 16 }), fc.nat(70_000)).map(([noise, cdb, length]) => {
+        const p = noise.slice();
+        p.set([VstorOperation.executeSrb, 0, 0, 0], 0);
+        // LUNs 1..6: never LUN 0, whose data the other tests check.
+        encodeScsiRequest(p, { lun: 1 + (noise[0]! % 6), cdb, dataIn: noise[1]! % 3, dataTransferLength: length, srbFlags: 0 });
+        return p;
+      }),
+    );
+    const range = fc.record({
+      byteOffset: fc.nat(4095),
+      byteCount: fc.integer({ min: 1, max: 3 * 4096 }),
+      outside: fc.boolean(),
+    });
+    const action = fc.record({ payload, range: fc.option(range, { nil: undefined }) });
+    await fc.assert(
+      fc.asyncProperty(fc.array(action, { minLength: 1, maxLength: 12 }), async (actions) => {
+        for (const { payload: bytes, range: r } of actions) {
+          if (r === undefined) {
+            await scsi.channel.request(bytes);
+            continue;
+          }
+          const count = Math.ceil((r.byteOffset + r.byteCount) / 4096);
+          // In-memory ranges stay inside the test's scratch pages (a guest aiming the host at its
+          // own ring pages would only hurt itself); the others point past the guest's memory.
+          const pfns = Array.from({ length: count }, (_, i) => (r.outside ? beyond + i : scratch + (i % 8)));
+          await scsi.channel.requestGpaDirect([{ byteOffset: r.byteOffset, byteCount: r.byteCount, pfns }], bytes);
+        }
+        // The channel still serves.
+        expect(same(await scsi.disks[0]!.read(8192, 4096), pattern(4096, 0))).toBe(true);
+      }),
+      { numRuns: 40 },
+    );
+    loop.pages.free(scratch, 8);
+    expect(device.metrics.malformed).toBeGreaterThan(0);
   });
 
   it('refuses SRBs before initialization ends', async () => {

@@ -50,6 +50,10 @@ describe('VMBus between partitions', () => {
     expect(hostileStats.vmbus).toMatchObject({ protocolErrors: expect.any(Number) });
     expect(hostileStats.vmbus.protocolErrors as number).toBeGreaterThan(100);
     expect((await good.stats()).vmbus).toMatchObject({ protocolErrors: 0 });
+    // The crashed child's ports, connections and event flags were given back: a new VM works.
+    const after = await host.createVm({ name: 'after-crash', memoryBytes: 8 * MiB, program: echoGuest, args: { count: 100, inFlight: 4 }, devices: [{ kind: 'echo' }, { kind: 'echo' }] });
+    await after.start();
+    expect(await after.result).toMatchObject({ devices: 2, requests: 200 });
   });
 
   it('refuses bad VM specs with a stable code', async () => {

@@ -80,14 +80,18 @@ export class ManagementService {
     const name = this.byPartition.get(partitionId);
     if (name === undefined) return;
     const vm = this.vms.get(name);
-    if (vm) {
-      for (const device of vm.devices) device.tap.dispose();
-      void this.vmbus
-        .detachChild(vm.vmbus)
-        .then(() => closeDisks(vm.disks))
-        .catch((error: unknown) => this.logger.warn({ vm: name, err: error }, 'closing a crashed VM failed'));
+    if (vm === undefined) {
+      this.emit({ event: 'vm-crashed', vm: name, reason });
+      return;
     }
-    this.emit({ event: 'vm-crashed', vm: name, reason });
+    for (const device of vm.devices) device.tap.dispose();
+    // The host hears of the crash once the VM's VMBus wiring and disks are released, so what it
+    // does next (create another VM) finds the ids and files free.
+    void this.vmbus
+      .detachChild(vm.vmbus)
+      .then(() => closeDisks(vm.disks))
+      .catch((error: unknown) => this.logger.warn({ vm: name, err: error }, 'closing a crashed VM failed'))
+      .finally(() => this.emit({ event: 'vm-crashed', vm: name, reason }));
   }
 
   private run(request: ManagementRequest): unknown {
@@ -197,23 +201,37 @@ export class ManagementService {
       suspended: true,
       extraPages: 64,
     });
-    const memory = this.acquireChildMemory(partition.id);
-    const vmbus = this.vmbus.attachChild(partition.id, memory);
-    const devices = builders.map((build) => build(memory));
-    const tapped = devices.map((device, index) => {
-      const tap = new DeviceTap({
-        packet: (packet) => this.port.postMessage({ event: 'channel-packet', vm: spec.name, device: index, packet } satisfies ManagementEvent, [packet.payload.buffer as ArrayBuffer]),
-        ringFull: (state) => this.emit({ event: 'channel-ring-full', vm: spec.name, device: index, state }),
+    let vmbus: ChildVmbus | undefined;
+    let tapped: { channel: ChannelId; tap: DeviceTap }[];
+    try {
+      const memory = this.acquireChildMemory(partition.id);
+      const wired = this.vmbus.attachChild(partition.id, memory);
+      vmbus = wired;
+      const devices = builders.map((build) => build(memory));
+      tapped = devices.map((device, index) => {
+        const tap = new DeviceTap({
+          packet: (packet) => this.port.postMessage({ event: 'channel-packet', vm: spec.name, device: index, packet } satisfies ManagementEvent, [packet.payload.buffer as ArrayBuffer]),
+          ringFull: (state) => this.emit({ event: 'channel-ring-full', vm: spec.name, device: index, state }),
+        });
+        return { channel: this.vmbus.addDevice(wired, tap.wrap(device)), tap };
       });
-      return { channel: this.vmbus.addDevice(vmbus, tap.wrap(device)), tap };
-    });
-    this.vmbus.addDevice(
-      vmbus,
-      reportDevice({
-        onReport: (report) => this.emit({ event: 'vm-report', vm: spec.name, ...report }),
-        onRefused: (reason) => this.logger.warn({ vm: spec.name, reason }, 'malformed guest report refused'),
-      }),
-    );
+      this.vmbus.addDevice(
+        wired,
+        reportDevice({
+          onReport: (report) => this.emit({ event: 'vm-report', vm: spec.name, ...report }),
+          onRefused: (reason) => this.logger.warn({ vm: spec.name, reason }, 'malformed guest report refused'),
+        }),
+      );
+    } catch (error) {
+      // Nothing half-built stays behind: the child's VMBus wiring, then the partition itself.
+      if (vmbus) void this.vmbus.detachChild(vmbus);
+      try {
+        partition.destroy();
+      } catch {
+        // Best effort: the original failure is the one to report.
+      }
+      throw error;
+    }
     this.vms.set(spec.name, { spec, partition, vmbus, ...built, devices: tapped });
     this.byPartition.set(partition.id, spec.name);
     return { partitionId: String(partition.id) };

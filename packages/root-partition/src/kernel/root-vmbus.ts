@@ -56,23 +56,38 @@ export class RootVmbus {
    */
   addDevice(child: ChildVmbus, device: VmbusDevice): ChannelId {
     const flag = this.freeFlags.pop() ?? this.nextFlag++;
-    if (flag >= EVENT_FLAGS_PER_SINT) throw new Error(`the root's ${EVENT_FLAGS_PER_SINT} channel interrupt flags are in use`);
-    const channel = child.host.addDevice(device);
-    child.link.connectChannel(channel, CHANNEL_CONNECTION_BASE + channel, CHANNEL_PORT_BASE + flag, flag);
+    if (flag >= EVENT_FLAGS_PER_SINT) {
+      this.freeFlags.push(flag);
+      throw new Error(`the root's ${EVENT_FLAGS_PER_SINT} channel interrupt flags are in use`);
+    }
+    let channel: ChannelId | undefined;
+    try {
+      channel = child.host.addDevice(device);
+      child.link.connectChannel(channel, CHANNEL_CONNECTION_BASE + channel, CHANNEL_PORT_BASE + flag, flag);
+    } catch (error) {
+      // Give back what this call took: the flag, and the offer if it was made.
+      this.freeFlags.push(flag);
+      if (channel !== undefined) void child.host.removeDevice(channel);
+      throw error;
+    }
     this.byFlag.set(flag, { child, channel });
     return channel;
   }
 
-  /** Forgets a child (it stopped or crashed): its channels stop, its flags are freed. */
+  /**
+   * Forgets a child (it stopped or crashed): its channels stop, the root's ports and connections
+   * for it are deleted, and only then are its event flags free for another child.
+   */
   async detachChild(child: ChildVmbus): Promise<void> {
     this.byMessagePort.delete(child.link.ids.rootMessagePort);
+    await child.host.close();
+    child.link.close((channel) => CHANNEL_CONNECTION_BASE + channel);
     for (const [flag, entry] of this.byFlag) {
       if (entry.child === child) {
         this.byFlag.delete(flag);
         this.freeFlags.push(flag);
       }
     }
-    await child.host.close();
   }
 
   /** Routes a batch of the root VP's interrupts (its SINT mask) to the children's VMBus. */

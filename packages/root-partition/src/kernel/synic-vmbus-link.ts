@@ -87,13 +87,27 @@ export class SynicVmbusLink implements HostTransport {
     this.channelPorts.set(channel, rootPort);
   }
 
-  /** Removes a channel's interrupt path (after a rescind was released). */
+  /**
+   * Removes a channel's interrupt path (after a rescind was released, or when the child is gone).
+   * The child's connection may already be gone with the child; the root's port is always deleted.
+   */
   disconnectChannel(channel: ChannelId, connectionId: number): void {
     const port = this.channelPorts.get(channel);
     if (port === undefined) return;
     this.hc.disconnectPort(this.childId, connectionId);
     this.hc.deletePort(this.rootId, port);
     this.channelPorts.delete(channel);
+  }
+
+  /**
+   * Removes everything the link made in the root (its ports and connections), so their ids and
+   * pool pages can serve another child. Statuses are ignored: the child's side may be gone already.
+   */
+  close(connectionOf: (channel: ChannelId) => number): void {
+    for (const channel of [...this.channelPorts.keys()]) this.disconnectChannel(channel, connectionOf(channel));
+    this.hc.disconnectPort(this.rootId, this.ids.toChildMessages);
+    this.hc.disconnectPort(this.rootId, this.ids.toChildEvents);
+    this.hc.deletePort(this.rootId, this.ids.rootMessagePort);
   }
 
   postMessage(bytes: Uint8Array, _targetVp: number): boolean {

@@ -194,9 +194,14 @@ export class VmbusHost {
     }
     try {
       const handler = await slot.device.open(channel);
-      slot.channel = channel;
-      slot.handler = handler;
-      if (this.server.completeOpen(id, ChannelStatus.success)) channel.start(handler);
+      if (this.server.completeOpen(id, ChannelStatus.success)) {
+        slot.channel = channel;
+        slot.handler = handler;
+        channel.start(handler);
+      } else {
+        // Rescinded (or reset) while the device was opening: the channel is never served.
+        await handler.onClose?.(channel);
+      }
     } catch (error) {
       log.warn({ err: error }, 'device refused to open');
       this.server.completeOpen(id, ChannelStatus.unsuccessful);

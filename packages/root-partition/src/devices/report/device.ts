@@ -34,7 +34,10 @@ export function parseReport(payload: Uint8Array): GuestReport | ReportRefusal {
   }
   if (outcome === ReportOutcome.completed) return { outcome: 'completed', result: body };
   const error = body as { name?: unknown; message?: unknown } | null;
-  return { outcome: 'failed', error: { name: String(error?.name ?? 'Error'), message: String(error?.message ?? '') } };
+  // Only strings are taken from the guest: an object with a hostile toString is never called.
+  const name = typeof error?.name === 'string' ? error.name : 'Error';
+  const message = typeof error?.message === 'string' ? error.message : '';
+  return { outcome: 'failed', error: { name, message } };
 }
 
 export function reportDevice(options: ReportDeviceOptions): VmbusDevice {
@@ -45,8 +48,12 @@ export function reportDevice(options: ReportDeviceOptions): VmbusDevice {
       onPacket(packet, channel) {
         if (packet.kind !== 'inband') return;
         const report = parseReport(packet.bytes.subarray(packet.payloadOffset, packet.payloadOffset + packet.payloadLength));
-        if (typeof report === 'string') options.onRefused?.(report);
-        else options.onReport(report);
+        try {
+          if (typeof report === 'string') options.onRefused?.(report);
+          else options.onReport(report);
+        } catch {
+          // The listener's failure is the root's own: it must not stop the guest's channel.
+        }
         if (packet.completionRequested) channel.complete(new Uint8Array(0), packet.transactionId);
       },
     }),

@@ -33,7 +33,7 @@ import { ScsiCommandError, StorvscController, StorvscProtocolError, VmbusGuest, 
 const MiB = 1024 * 1024;
 
 /** Host and guest VMBus over one memory, with one allocator for rings and data buffers. */
-async function scsiLoopback(controller: ScsiController, versions?: number[]) {
+async function scsiLoopback(controller: ScsiController, versions?: number[], maxInFlightBytes?: number) {
   const memory = new SharedArrayBuffer(32 * MiB);
   const pages = new GuestPageAllocator(memory.byteLength / 4096, 16);
   const host: VmbusHost = new VmbusHost({
@@ -60,7 +60,7 @@ async function scsiLoopback(controller: ScsiController, versions?: number[]) {
     memory,
     pages,
   });
-  const device = storvspDevice({ guestMemory: memory, controller, ...(versions ? { versions } : {}) });
+  const device = storvspDevice({ guestMemory: memory, controller, ...(versions ? { versions } : {}), ...(maxInFlightBytes ? { maxInFlightBytes } : {}) });
   const id: ChannelId = host.addDevice(device);
   await guest.connect();
   const driver = storvscDriver({ memory, pages });
@@ -256,6 +256,23 @@ describe('storvsp + storvsc loopback', () => {
     );
     loop.pages.free(scratch, 8);
     expect(device.metrics.malformed).toBeGreaterThan(0);
+  });
+
+  it('answers BUSY beyond the per-channel byte budget, and the guest retries until all complete', async () => {
+    const budget = 4 * MiB;
+    const disk2 = await createDisk(join(dir, 'budget.img'), { format: 'raw', size: 16 * MiB });
+    const budgeted = new ScsiController('budget', 2 * MiB, 64);
+    budgeted.attach(0, disk2);
+    const other = await scsiLoopback(budgeted, undefined, budget);
+    const guestScsi = await StorvscController.attach(await other.open(), other);
+    const target = guestScsi.disks[0];
+    expect(target).toBeDefined();
+    // Eight 2 MiB writes at once: 16 MiB asked for, 4 MiB allowed in flight.
+    await Promise.all(Array.from({ length: 8 }, (_, i) => target!.write(i * 2 * MiB, pattern(2 * MiB, i))));
+    expect(other.device.metrics.busy).toBeGreaterThan(0);
+    const back = await target!.read(6 * MiB, 2 * MiB);
+    expect(same(back, pattern(2 * MiB, 3))).toBe(true);
+    await disk2.close();
   });
 
   it('refuses SRBs before initialization ends', async () => {

@@ -12,8 +12,9 @@
  *   service loop's batch; disk I/O starts in `onPacket` and completes from a later task through
  *   `HostChannel.complete` (the channel publishes such completions once per event-loop turn). Data
  *   moves straight between the guest's pages (the SRB's GPA-direct range) and the disk file.
- * - At most {@link StorvscProtocol.MAX_IN_FLIGHT} SRBs run at once per channel; more are answered
- *   with SRB status BUSY (the guest retries), so a guest cannot make the root queue without bound.
+ * - At most {@link StorvscProtocol.MAX_IN_FLIGHT} SRBs, and {@link MAX_IN_FLIGHT_BYTES} of data, run
+ *   at once per channel; more are answered with SRB status BUSY (the guest retries), so a guest
+ *   cannot make the root queue, buffer or fan out I/O without bound.
  * - A malformed packet gets COMPLETE_IO with INVALID_PARAMETER (SRB status INVALID_REQUEST), is
  *   counted per reason and logged at a limited rate; the channel goes on.
  * - Closing waits for the I/O in flight: no late write lands in guest pages after the channel is
@@ -46,6 +47,10 @@ import type { ScsiCommand } from './scsi/cdb.ts';
 import type { ScsiOutcome } from './scsi/outcome.ts';
 import { INITIAL_STATE, initStep, type StorvspInitState } from './state.ts';
 
+
+/** Data bytes one channel may have in flight (SRBs beyond it get BUSY). */
+export const MAX_IN_FLIGHT_BYTES = 64 * 1024 * 1024;
+
 export interface StorvspOptions {
   /** The guest's memory (GPA = byte offset): where SRB data buffers are. */
   readonly guestMemory: ArrayBufferLike;
@@ -57,6 +62,8 @@ export interface StorvspOptions {
   readonly metrics?: StorvspMetrics;
   /** SRBs in flight per channel (default 256). */
   readonly maxInFlight?: number;
+  /** Data bytes in flight per channel before BUSY (default {@link MAX_IN_FLIGHT_BYTES}). */
+  readonly maxInFlightBytes?: number;
   /** Versions accepted (default 6.2, 6.0, 5.1): tests narrow it to exercise negotiation. */
   readonly versions?: readonly number[];
 }
@@ -111,12 +118,15 @@ export function storvspDevice(options: StorvspOptions): StorvspDevice {
 class StorvspChannel implements ChannelHandler {
   private state: StorvspInitState = INITIAL_STATE;
   private inFlight = 0;
+  /** Data bytes of the SRBs in flight: bounds the root memory and disk operations a guest causes. */
+  private inFlightBytes = 0;
   private closed = false;
   private drained: (() => void) | undefined;
   /** The answer being built (the channel copies it before the next one). */
   private readonly reply = new Uint8Array(VstorPacket.SIZE);
   private readonly problems: RateLimitedLog;
   private readonly maxInFlight: number;
+  private readonly maxInFlightBytes: number;
 
   constructor(
     private readonly channel: HostChannel,
@@ -127,6 +137,7 @@ class StorvspChannel implements ChannelHandler {
   ) {
     this.problems = new RateLimitedLog(channel.log);
     this.maxInFlight = options.maxInFlight ?? StorvscProtocol.MAX_IN_FLIGHT;
+    this.maxInFlightBytes = options.maxInFlightBytes ?? MAX_IN_FLIGHT_BYTES;
   }
 
   onPacket(packet: Parameters<ChannelHandler['onPacket']>[0]): void {
@@ -186,7 +197,10 @@ class StorvspChannel implements ChannelHandler {
       this.completeSrb(srb, { srbStatus: SrbStatus.invalidRequest, scsiStatus: ScsiStatus.good, transferred: 0, sense: NO_SENSE }, id, VstorStatus.invalidDeviceState);
       return;
     }
-    if (this.inFlight >= this.maxInFlight) {
+    const bytes = srb.dataTransferLength;
+    // BUSY beyond the SRB count, or beyond the byte budget (one SRB always fits): a guest cannot
+    // make the root hold more than MAX_IN_FLIGHT_BYTES of bounce buffers or disk operations.
+    if (this.inFlight >= this.maxInFlight || (this.inFlight > 0 && this.inFlightBytes + bytes > this.maxInFlightBytes)) {
       this.metrics.busy++;
       this.completeSrb(srb, { srbStatus: SrbStatus.busy, scsiStatus: ScsiStatus.busy, transferred: 0, sense: NO_SENSE }, id, VstorStatus.success);
       return;
@@ -203,9 +217,11 @@ class StorvspChannel implements ChannelHandler {
       return;
     }
     this.inFlight++;
+    this.inFlightBytes += bytes;
     if (this.inFlight > this.metrics.maxInFlight) this.metrics.maxInFlight = this.inFlight;
     void outcome.then((settled) => {
       this.inFlight--;
+      this.inFlightBytes -= bytes;
       if (!this.closed) this.finish(srb, command, settled, id);
       else if (this.inFlight === 0) this.drained?.();
     });

@@ -76,20 +76,15 @@ export abstract class GuestRangeAccess {
   read(offset: number, target: Uint8Array, targetOffset: number, length: number): void {
     this.checkAccess(offset, length);
     checkLocalSpan(target, targetOffset, length, 'target');
-    let position = this.byteOffset + offset;
-    while (length > 0) {
-      const run = this.runAt(position, length);
-      const gpa = this.gpaAt(position);
-      const memory = this.memory;
+    const memory = this.memory;
+    this.eachRun(offset, length, (gpa, done, run) => {
+      const at = targetOffset + done;
       if (run <= LOOP_COPY_LIMIT) {
-        for (let i = 0; i < run; i++) target[targetOffset + i] = memory[gpa + i]!;
+        for (let i = 0; i < run; i++) target[at + i] = memory[gpa + i]!;
       } else {
-        target.set(memory.subarray(gpa, gpa + run), targetOffset);
+        target.set(memory.subarray(gpa, gpa + run), at);
       }
-      position += run;
-      targetOffset += run;
-      length -= run;
-    }
+    });
   }
 
   /**
@@ -100,20 +95,15 @@ export abstract class GuestRangeAccess {
   write(offset: number, source: Uint8Array, sourceOffset: number, length: number): void {
     this.checkAccess(offset, length);
     checkLocalSpan(source, sourceOffset, length, 'source');
-    let position = this.byteOffset + offset;
-    while (length > 0) {
-      const run = this.runAt(position, length);
-      const gpa = this.gpaAt(position);
-      const memory = this.memory;
+    const memory = this.memory;
+    this.eachRun(offset, length, (gpa, done, run) => {
+      const at = sourceOffset + done;
       if (run <= LOOP_COPY_LIMIT) {
-        for (let i = 0; i < run; i++) memory[gpa + i] = source[sourceOffset + i]!;
+        for (let i = 0; i < run; i++) memory[gpa + i] = source[at + i]!;
       } else {
-        memory.set(source.subarray(sourceOffset, sourceOffset + run), gpa);
+        memory.set(source.subarray(at, at + run), gpa);
       }
-      position += run;
-      sourceOffset += run;
-      length -= run;
-    }
+    });
   }
 
   /**
@@ -122,14 +112,7 @@ export abstract class GuestRangeAccess {
    */
   fill(offset: number, length: number, value = 0): void {
     this.checkAccess(offset, length);
-    let position = this.byteOffset + offset;
-    while (length > 0) {
-      const run = this.runAt(position, length);
-      const gpa = this.gpaAt(position);
-      this.memory.fill(value, gpa, gpa + run);
-      position += run;
-      length -= run;
-    }
+    this.eachRun(offset, length, (gpa, _done, run) => this.memory.fill(value, gpa, gpa + run));
   }
 
   /**
@@ -157,14 +140,7 @@ export abstract class GuestRangeAccess {
   views(offset = 0, length = this.byteCount - offset): Uint8Array[] {
     this.checkAccess(offset, length);
     const views: Uint8Array[] = [];
-    let position = this.byteOffset + offset;
-    while (length > 0) {
-      const run = this.runAt(position, length);
-      const gpa = this.gpaAt(position);
-      views.push(this.memory.subarray(gpa, gpa + run));
-      position += run;
-      length -= run;
-    }
+    this.eachRun(offset, length, (gpa, _done, run) => views.push(this.memory.subarray(gpa, gpa + run)));
     return views;
   }
 
@@ -172,6 +148,21 @@ export abstract class GuestRangeAccess {
   private checkAccess(offset: number, length: number): void {
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > this.byteCount) {
       throw new GuestMemoryError('access-out-of-range', `[${String(offset)}, +${String(length)}) is outside ${this.byteCount} bytes`);
+    }
+  }
+
+  /**
+   * Walks `[offset, offset + length)` of the range as runs of consecutive guest pages, calling
+   * `visit(gpa, done, run)` for each (`done`: bytes before this run). Unchecked: the caller ran
+   * `checkAccess`.
+   */
+  private eachRun(offset: number, length: number, visit: (gpa: number, done: number, run: number) => void): void {
+    let position = this.byteOffset + offset;
+    for (let done = 0; done < length; ) {
+      const run = this.runAt(position, length - done);
+      visit(this.gpaAt(position), done, run);
+      position += run;
+      done += run;
     }
   }
 

@@ -11,6 +11,7 @@ import { isChannelId, type ChannelId, type ChannelMessage, type ChannelMessageOf
 import { MAX_PFN } from './packet-layout.ts';
 import { VmbusVersions, type VmbusVersion } from './vmbus-version.ts';
 
+/** Who sends a message type. */
 export type MessageDirection = 'guestToHost' | 'hostToGuest';
 
 /** Why bytes were not a valid channel message: one stable reason per validation branch. */

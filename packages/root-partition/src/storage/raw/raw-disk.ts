@@ -3,7 +3,8 @@
  * down to whole logical sectors (a ragged tail is ignored, never written). Reads and writes go
  * straight to the file; trim is a no-op (Node has no hole punching), so `trimReadsZeros` is false.
  */
-import { DiskClosedError, DiskReadOnlyError, DiskUnsupportedError } from '../errors.ts';
+import { ImageDisk } from '../image-disk.ts';
+import { DiskUnsupportedError } from '../errors.ts';
 import type { HostFile } from '../host-file.ts';
 import { checkRange, checkVirtualSize } from '../request-checks.ts';
 import type { DiskInfo, ResizeOptions, VirtualDisk } from '../virtual-disk.ts';
@@ -12,10 +13,9 @@ import type { DiskInfo, ResizeOptions, VirtualDisk } from '../virtual-disk.ts';
 export const RAW_MAX_SIZE = 2 ** 50;
 
 /** A raw disk image. Construct with `openRawDisk`/`createRawDisk` (raw-driver.ts). */
-export class RawDisk implements VirtualDisk {
+export class RawDisk extends ImageDisk implements VirtualDisk {
   readonly format = 'raw' as const;
   readonly trimReadsZeros = false;
-  private closed = false;
 
   constructor(
     private readonly file: HostFile,
@@ -23,7 +23,9 @@ export class RawDisk implements VirtualDisk {
     readonly logicalSectorSize: number,
     readonly physicalSectorSize: number,
     readonly readOnly: boolean,
-  ) {}
+  ) {
+    super();
+  }
 
   get path(): string {
     return this.file.path;
@@ -33,14 +35,6 @@ export class RawDisk implements VirtualDisk {
     return this.size;
   }
 
-  /** @throws see `VirtualDisk.read`. */
-  async read(offset: number, length: number): Promise<Buffer> {
-    this.checkOpen();
-    checkRange(offset, length, this.size, this.logicalSectorSize);
-    const target = Buffer.allocUnsafe(length);
-    await this.file.readAt(target, offset);
-    return target;
-  }
 
   /** @throws see `VirtualDisk.readInto`. */
   async readInto(offset: number, target: Uint8Array): Promise<void> {
@@ -105,12 +99,5 @@ export class RawDisk implements VirtualDisk {
     }
   }
 
-  private checkOpen(): void {
-    if (this.closed) throw new DiskClosedError(this.path);
-  }
 
-  private checkWritable(): void {
-    this.checkOpen();
-    if (this.readOnly) throw new DiskReadOnlyError(this.path);
-  }
 }

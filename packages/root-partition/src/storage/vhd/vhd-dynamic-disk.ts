@@ -20,8 +20,9 @@
  * - Growing keeps the BAT in place if its padding has room, else writes a larger BAT at the end
  *   of the file (the old one becomes dead space) and points the header at it.
  */
+import { ImageDisk } from '../image-disk.ts';
 import { AsyncMutex } from '../async-mutex.ts';
-import { DiskClosedError, DiskReadOnlyError, DiskUnsupportedError } from '../errors.ts';
+import { DiskUnsupportedError } from '../errors.ts';
 import type { HostFile } from '../host-file.ts';
 import { checkRange, checkVirtualSize } from '../request-checks.ts';
 import type { DiskInfo, ResizeOptions, VirtualDisk } from '../virtual-disk.ts';
@@ -55,7 +56,7 @@ const ZEROES = Buffer.alloc(1024 * 1024);
 type CachedBitmap = Uint8Array | 'full';
 
 /** An open dynamic or differencing VHD. */
-export class VhdDynamicDisk implements VirtualDisk, VhdIdentified {
+export class VhdDynamicDisk extends ImageDisk implements VirtualDisk, VhdIdentified {
   readonly format: 'vhd-dynamic' | 'vhd-differencing';
   readonly logicalSectorSize = VHD_SECTOR_SIZE;
   readonly physicalSectorSize = VHD_SECTOR_SIZE;
@@ -74,9 +75,9 @@ export class VhdDynamicDisk implements VirtualDisk, VhdIdentified {
   private readonly sectorsPerBlock: number;
   private readonly bitmaps = new Map<number, CachedBitmap | Promise<CachedBitmap>>();
   private readonly metadata = new AsyncMutex();
-  private closed = false;
 
   constructor(state: VhdDynamicState) {
+    super();
     this.file = state.file;
     this.footer = state.footer;
     this.header = state.header;
@@ -105,12 +106,6 @@ export class VhdDynamicDisk implements VirtualDisk, VhdIdentified {
     return { uniqueId: this.footer.uniqueId, timestamp: this.footer.timestamp };
   }
 
-  /** @throws see `VirtualDisk.read`. */
-  async read(offset: number, length: number): Promise<Buffer> {
-    const target = Buffer.allocUnsafe(length);
-    await this.readInto(offset, target);
-    return target;
-  }
 
   /** @throws see `VirtualDisk.readInto`. */
   async readInto(offset: number, target: Uint8Array): Promise<void> {
@@ -335,12 +330,5 @@ export class VhdDynamicDisk implements VirtualDisk, VhdIdentified {
     this.footer = footer;
   }
 
-  private checkOpen(): void {
-    if (this.closed) throw new DiskClosedError(this.path);
-  }
 
-  private checkWritable(): void {
-    this.checkOpen();
-    if (this.readOnly) throw new DiskReadOnlyError(this.path);
-  }
 }

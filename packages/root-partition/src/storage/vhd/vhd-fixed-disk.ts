@@ -3,8 +3,9 @@
  * straight to the file; trim is a no-op (no allocation to give back). Resizing moves the footer:
  * the new one is written first, then the old one is zeroed (it now lies inside the data).
  */
+import { ImageDisk } from '../image-disk.ts';
 import { AsyncMutex } from '../async-mutex.ts';
-import { DiskClosedError, DiskReadOnlyError, DiskUnsupportedError } from '../errors.ts';
+import { DiskUnsupportedError } from '../errors.ts';
 import type { HostFile } from '../host-file.ts';
 import { checkRange, checkVirtualSize } from '../request-checks.ts';
 import type { DiskInfo, ResizeOptions, VirtualDisk } from '../virtual-disk.ts';
@@ -14,12 +15,11 @@ import { uniqueIdHex, type VhdIdentified, type VhdIdentity } from './vhd-identit
 import { VHD_MAX_SIZE, VHD_SECTOR_SIZE, VhdFooter } from './vhd-layout.ts';
 
 /** An open fixed VHD. Construct with `openVhdDisk`/`createVhdDisk`. */
-export class VhdFixedDisk implements VirtualDisk, VhdIdentified {
+export class VhdFixedDisk extends ImageDisk implements VirtualDisk, VhdIdentified {
   readonly format = 'vhd-fixed' as const;
   readonly logicalSectorSize = VHD_SECTOR_SIZE;
   readonly physicalSectorSize = VHD_SECTOR_SIZE;
   readonly trimReadsZeros = false;
-  private closed = false;
   private readonly metadata = new AsyncMutex();
 
   constructor(
@@ -27,7 +27,9 @@ export class VhdFixedDisk implements VirtualDisk, VhdIdentified {
     private footer: VhdFooterFields,
     private fileSize: number,
     readonly readOnly: boolean,
-  ) {}
+  ) {
+    super();
+  }
 
   get path(): string {
     return this.file.path;
@@ -41,12 +43,6 @@ export class VhdFixedDisk implements VirtualDisk, VhdIdentified {
     return { uniqueId: this.footer.uniqueId, timestamp: this.footer.timestamp };
   }
 
-  /** @throws see `VirtualDisk.read`. */
-  async read(offset: number, length: number): Promise<Buffer> {
-    const target = Buffer.allocUnsafe(length);
-    await this.readInto(offset, target);
-    return target;
-  }
 
   /** @throws see `VirtualDisk.readInto`. */
   async readInto(offset: number, target: Uint8Array): Promise<void> {
@@ -125,12 +121,5 @@ export class VhdFixedDisk implements VirtualDisk, VhdIdentified {
     }
   }
 
-  private checkOpen(): void {
-    if (this.closed) throw new DiskClosedError(this.path);
-  }
 
-  private checkWritable(): void {
-    this.checkOpen();
-    if (this.readOnly) throw new DiskReadOnlyError(this.path);
-  }
 }

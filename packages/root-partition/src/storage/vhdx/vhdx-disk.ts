@@ -16,8 +16,9 @@
  * - Differencing disks read sectors whose bitmap bit is clear (and not-present blocks) from the
  *   parent, which they hold open read-only.
  */
+import { ImageDisk } from '../image-disk.ts';
 import { NIL_GUID, type Guid } from '@viridian/vmbus';
-import { DiskClosedError, DiskCorruptError, DiskInvalidArgumentError, DiskReadOnlyError, DiskUnsupportedError } from '../errors.ts';
+import { DiskCorruptError, DiskInvalidArgumentError, DiskUnsupportedError } from '../errors.ts';
 import type { DiskOpenContext } from '../format-registry.ts';
 import { checkRange, checkVirtualSize } from '../request-checks.ts';
 import type { DiskFormat, DiskInfo, OpenDiskOptions, ResizeOptions, VirtualDisk } from '../virtual-disk.ts';
@@ -54,14 +55,13 @@ interface Session {
 }
 
 /** A VHDX image opened as a virtual disk. */
-export class VhdxDisk implements VirtualDisk {
+export class VhdxDisk extends ImageDisk implements VirtualDisk {
   readonly format: DiskFormat;
   readonly logicalSectorSize: number;
   readonly physicalSectorSize: number;
   readonly trimReadsZeros: boolean;
 
   private readonly lock = new RwLock();
-  private closed = false;
   private session: Session | null = null;
   private geometry: BatGeometry;
   private bat: Bat;
@@ -88,6 +88,7 @@ export class VhdxDisk implements VirtualDisk {
     private readonly creator: string,
     private readonly replayedEntries: number,
   ) {
+    super();
     this.geometry = bat.geometry;
     this.bat = bat;
     this.fileSize = fileSize;
@@ -150,16 +151,7 @@ export class VhdxDisk implements VirtualDisk {
     return this.geometry.virtualSize;
   }
 
-  /** @throws {DiskClosedError} */
-  private checkOpen(): void {
-    if (this.closed) throw new DiskClosedError(this.path);
-  }
 
-  /** @throws {DiskClosedError}, {DiskReadOnlyError} */
-  private checkWritable(): void {
-    this.checkOpen();
-    if (this.readOnly) throw new DiskReadOnlyError(this.path);
-  }
 
   private *segments(offset: number, length: number): Generator<Segment> {
     const bs = this.geometry.blockSize;
@@ -172,14 +164,6 @@ export class VhdxDisk implements VirtualDisk {
     }
   }
 
-  /** @inheritDoc */
-  async read(offset: number, length: number): Promise<Buffer> {
-    this.checkOpen();
-    checkRange(offset, length, this.virtualSize, this.logicalSectorSize);
-    const buffer = Buffer.alloc(length);
-    await this.readInto(offset, buffer);
-    return buffer;
-  }
 
   /** @inheritDoc */
   async readInto(offset: number, target: Uint8Array): Promise<void> {

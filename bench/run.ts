@@ -1,6 +1,7 @@
 /**
  * `npm run bench [-- <suite>...] [--quick]`: runs benchmark suites (all when none is named), prints
- * a table per suite and writes `bench/results/<suite>.json` in the format of BENCHMARKS.md.
+ * a table per suite and writes `bench/results/<suite>.json` in the format of BENCHMARKS.md (quick
+ * runs write `<suite>.quick.json`, which git ignores).
  */
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -34,7 +35,8 @@ for (const name of positionals.length > 0 ? positionals : available) {
   const rows = await suite.run({ quick: values.quick, progress: (m) => process.stderr.write(`  … ${m}\n`) });
   console.log(render(rows));
   const result = { suite: suite.name, node: process.version, cpus: os.cpus().length, quick: values.quick, rows };
-  await writeFile(new URL(`${suite.name}.json`, resultsDir), `${JSON.stringify(result, null, 2)}\n`);
+  // Quick runs are for development: they never overwrite the committed full results.
+  await writeFile(new URL(`${suite.name}${values.quick ? '.quick' : ''}.json`, resultsDir), `${JSON.stringify(result, null, 2)}\n`);
 }
 
 function render(rows: BenchRow[]): string {

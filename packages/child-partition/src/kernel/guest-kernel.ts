@@ -58,7 +58,7 @@ export default async function guestKernel(vp: VpContext, kernelArgs: GuestKernel
   const pages = new GuestPageAllocator(Math.floor(vp.memory.byteLength / 4096), FIRST_ALLOCATABLE_PAGE);
   const vmbus = new VmbusGuest({ transport: synicGuestTransport(hc), memory: vp.memory, pages });
   const scsiDriver = storvscDriver({ memory: vp.memory, pages });
-  vp.interrupts.onInterrupt((sints) => {
+  vp.onInterrupt((sints) => {
     if ((sints & (1 << VMBUS_MESSAGE_SINT)) === 0) return;
     for (let message = vp.synic.takeMessage(VMBUS_MESSAGE_SINT); message; message = vp.synic.takeMessage(VMBUS_MESSAGE_SINT)) {
       vmbus.handleMessage(message.payload);

@@ -39,6 +39,8 @@ describe('ABI layouts', () => {
       [HvCallCode.DisconnectPort, L.DisconnectPortInput],
       [HvCallCode.PostMessage, L.PostMessageInput],
       [HvCallCode.SignalEvent, L.SignalEventInput],
+      [HvCallCode.ViridianEnableDirectEvents, L.EnableDirectEventsInput],
+      [HvCallCode.ViridianGetSignalCell, L.GetSignalCellInput],
     ];
     for (const [code, layout] of pairs) expect(CALL_SHAPES[code as keyof typeof CALL_SHAPES].header, `0x${code.toString(16)}`).toBe(layout.SIZE);
     expect(CALL_SHAPES[HvCallCode.SetVpRegisters].element).toBe(RegisterAssocLayout.SIZE);

@@ -45,6 +45,18 @@ export const HvCallCode = {
    * be handed over, to the asking parent VP only. Input: the child's partition id (8 bytes).
    */
   ViridianGetChildMemory: 0x8001,
+  /**
+   * Viridian extension (direct-events.ts): the calling VP opts in (input u32 1) or out (0) of
+   * direct event cells for the event ports that target it.
+   */
+  ViridianEnableDirectEvents: 0x8002,
+  /**
+   * Viridian extension: the caller asks for the signal cell of one of its event connections
+   * (input: u32 connection id); the hypervisor mails it to the calling VP's worker.
+   */
+  ViridianGetSignalCell: 0x8003,
+  /** Viridian extension: the calling VP asks for the direct event cells that target it (mailed). */
+  ViridianGetDirectEventCells: 0x8004,
 } as const;
 
 /** One implemented call code. */
@@ -70,6 +82,9 @@ const rep = (header: number, element: number, outputElement = 0): CallShape => (
 /** The shape of each implemented call (input layouts are in `inputs.ts`). */
 export const CALL_SHAPES: Readonly<Record<HvCallCodeValue, CallShape>> = Object.freeze({
   [HvCallCode.ViridianGetChildMemory]: simple(8),
+  [HvCallCode.ViridianEnableDirectEvents]: simple(8),
+  [HvCallCode.ViridianGetSignalCell]: simple(8),
+  [HvCallCode.ViridianGetDirectEventCells]: simple(0),
   [HvCallCode.CreatePartition]: simple(16, 8),
   [HvCallCode.InitializePartition]: simple(8),
   [HvCallCode.FinalizePartition]: simple(8),

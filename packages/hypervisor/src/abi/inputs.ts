@@ -60,6 +60,10 @@ export const DisconnectPortInput = Object.freeze({ CONNECTION_PARTITION: 0, CONN
 export const PostMessageInput = Object.freeze({ CONNECTION_ID: 0, MESSAGE_TYPE: 8, PAYLOAD_SIZE: 12, PAYLOAD: 16, SIZE: 256 });
 /** SignalEvent input (fast): connection id u32, flag number u16, reserved u16. */
 export const SignalEventInput = Object.freeze({ CONNECTION_ID: 0, FLAG_NUMBER: 4, RESERVED: 6, SIZE: 8 });
+/** ViridianEnableDirectEvents input: ENABLE is 1 (opt in) or 0 (opt out); the rest is reserved, 0. */
+export const EnableDirectEventsInput = Object.freeze({ ENABLE: 0, RESERVED: 4, SIZE: 8 });
+/** ViridianGetSignalCell input: the caller's event connection; the rest is reserved, 0. */
+export const GetSignalCellInput = Object.freeze({ CONNECTION_ID: 0, RESERVED: 4, SIZE: 8 });
 /** I/O intercept message payload (HV_X64_IO_PORT_INTERCEPT_MESSAGE), after the 16-byte header. */
 export const IoInterceptMessage = Object.freeze({
   VP_INDEX: 0,

@@ -63,6 +63,11 @@ export const VpPageLayout = Object.freeze({
    * hypervisor notifies INTERRUPT_SEQ only when it is non-zero, with the same store-then-read order.
    */
   INTERRUPT_WAITERS: 80,
+  /**
+   * i32, written by the hypervisor: bumped whenever a direct event cell this VP signals through or
+   * receives on is made or revoked (direct-events.ts); the VP refetches its cells when it changes.
+   */
+  DIRECT_EVENTS_GENERATION: 84,
   /** Page 1: hypercall input parameters. */
   INPUT_PAGE: PAGE_SIZE,
   /** Page 2: hypercall output parameters. */

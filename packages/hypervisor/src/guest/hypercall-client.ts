@@ -28,6 +28,8 @@ import { RegisterAssocLayout, STRING_REGISTERS } from '../abi/registers.ts';
 import { HvStatus } from '../abi/status.ts';
 import { HvMessageLayout, HvPortType } from '../abi/synic.ts';
 import { PAGE_SIZE, VpPageLayout } from '../abi/vp-page.ts';
+import type { MailReader } from './hypervisor-mail.ts';
+import { SignalCells } from './signal-cells.ts';
 import type { VpExits } from './vp-exits.ts';
 
 /** A status with one value. */
@@ -55,6 +57,8 @@ export class HypercallClient {
   /** The output parameter page. */
   readonly output: DataView;
   readonly inputBytes: Uint8Array;
+  /** Direct event cells `signalEvent` tries first (set by `useSignalCells`). */
+  signalCells: SignalCells | undefined;
 
   constructor(readonly exits: VpExits) {
     this.input = new DataView(exits.page, VpPageLayout.INPUT_PAGE, PAGE_SIZE);
@@ -269,8 +273,44 @@ export class HypercallClient {
     return this.call(HvCallCode.PostMessage).status;
   }
 
-  /** Signals event flag `flag` through connection `connectionId` (fast call). */
+  /**
+   * Makes `signalEvent` go through direct event cells where the target allows it
+   * (abi/direct-events.ts), with `mail` receiving the cells the hypervisor hands over.
+   */
+  useSignalCells(mail: MailReader): void {
+    this.signalCells = new SignalCells(this.exits.words, (id) => this.getSignalCell(id), mail);
+  }
+
+  /** ViridianEnableDirectEvents: this VP opts in to (or out of) direct event cells. */
+  enableDirectEvents(enable: boolean): number {
+    this.input.setUint32(0, enable ? 1 : 0, true);
+    this.input.setUint32(4, 0, true);
+    return this.call(HvCallCode.ViridianEnableDirectEvents).status;
+  }
+
+  /** ViridianGetSignalCell: the hypervisor mails the cell of event connection `connectionId`. */
+  getSignalCell(connectionId: number): number {
+    this.input.setUint32(0, connectionId, true);
+    this.input.setUint32(4, 0, true);
+    return this.call(HvCallCode.ViridianGetSignalCell).status;
+  }
+
+  /** ViridianGetDirectEventCells: the hypervisor mails the cells that target this VP. */
+  getDirectEventCells(): number {
+    return this.call(HvCallCode.ViridianGetDirectEventCells).status;
+  }
+
+  /**
+   * Signals event flag `flag` through connection `connectionId`: through the connection's direct
+   * event cell when there is one (no exit), else with the SignalEvent hypercall (fast call).
+   */
   signalEvent(connectionId: number, flag = 0): number {
+    if (this.signalCells?.signal(connectionId, flag)) return HvStatus.SUCCESS;
+    return this.signalEventHypercall(connectionId, flag);
+  }
+
+  /** Signals event flag `flag` through connection `connectionId` with the SignalEvent hypercall. */
+  signalEventHypercall(connectionId: number, flag = 0): number {
     const w = this.exits.words;
     w[VpPageLayout.ARG0_LO >> 2] = connectionId;
     w[VpPageLayout.ARG0_HI >> 2] = flag & 0xffff;

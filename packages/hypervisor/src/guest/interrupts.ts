@@ -81,9 +81,11 @@ export class InterruptDoorbell {
 
   /**
    * Runs `handler(sintMask)` on the event loop for every batch of deliveries, until the returned
-   * function is called. Pending deliveries from before the call are handled first.
+   * function is called. Pending deliveries from before the call are handled first. `onWake` runs on
+   * every wake, even one without a SINT (the hypervisor rings the doorbell when the VP's direct
+   * event cells change).
    */
-  onInterrupt(handler: (sints: number) => void): () => void {
+  onInterrupt(handler: (sints: number) => void, onWake?: () => void): () => void {
     let active = true;
     const keepAlive = setInterval(() => {}, KEEP_ALIVE_MS);
     let seen = this.sequence;
@@ -94,6 +96,7 @@ export class InterruptDoorbell {
       for (;;) {
         if (!active) return;
         seen = this.sequence;
+        onWake?.();
         const mask = this.takePending();
         if (mask !== 0) handler(mask);
         if (!active || performance.now() >= sliceEnd) break;

@@ -32,6 +32,8 @@ export interface SynicPlacement {
 export class SynicClient {
   private simp = -1;
   private siefp = -1;
+  /** Per SINT, a view of its 256 bytes of the SIEF page (made once per placement). */
+  private siefViews: (Int32Array | undefined)[] = [];
 
   constructor(
     private readonly memory: SharedArrayBuffer,
@@ -47,6 +49,7 @@ export class SynicClient {
     if (status !== HvStatus.SUCCESS) return status;
     this.simp = placement.simpGpfn;
     this.siefp = placement.siefpGpfn;
+    this.siefViews = [];
     return e.writeMsr(HvSynicMsr.Scontrol, 1);
   }
 
@@ -75,12 +78,28 @@ export class SynicClient {
   }
 
   /**
+   * Sets event flags of SINT `sint` in this VP's own SIEF page: bit n of `bits` is flag
+   * `firstFlag + n` (direct event cells deliver this way; the hypervisor does the same for a
+   * SignalEvent hypercall).
+   */
+  setEventFlags(sint: number, firstFlag: number, bits: number): void {
+    const words = this.sief(sint);
+    if (!words) return;
+    while (bits !== 0) {
+      const bit = 31 - Math.clz32(bits);
+      bits &= ~(1 << bit);
+      const flag = firstFlag + bit;
+      if (flag < SiefLayout.FLAGS_PER_SINT) Atomics.or(words, flag >>> 5, 1 << (flag & 31));
+    }
+  }
+
+  /**
    * Takes (test-and-clears) every set event flag of SINT `sint`, calling `visit` for each flag
    * number; returns how many were set.
    */
   takeEventFlags(sint: number, visit: (flag: number) => void): number {
-    if (this.siefp < 0 || sint < 0 || sint >= SINT_COUNT) return 0;
-    const words = new Int32Array(this.memory, this.siefp * PAGE_SIZE + sint * SiefLayout.BYTES_PER_SINT, SiefLayout.BYTES_PER_SINT / 4);
+    const words = this.sief(sint);
+    if (!words) return 0;
     let count = 0;
     for (let w = 0; w < words.length; w++) {
       if (Atomics.load(words, w) === 0) continue;
@@ -93,5 +112,11 @@ export class SynicClient {
       }
     }
     return count;
+  }
+
+  /** SINT `sint`'s flags in the SIEF page, or undefined when the page is not placed. */
+  private sief(sint: number): Int32Array | undefined {
+    if (this.siefp < 0 || sint < 0 || sint >= SINT_COUNT) return undefined;
+    return (this.siefViews[sint] ??= new Int32Array(this.memory, this.siefp * PAGE_SIZE + sint * SiefLayout.BYTES_PER_SINT, SiefLayout.BYTES_PER_SINT / 4));
   }
 }

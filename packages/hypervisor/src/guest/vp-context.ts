@@ -3,10 +3,11 @@
  * interrupt doorbell and exits (I/O ports, synthetic MSRs). Built from the VP's boot data inside
  * the VP worker; it holds nothing the VP was not handed.
  */
-import { receiveMessageOnPort, parentPort } from 'node:worker_threads';
 import { HvStatus } from '../abi/status.ts';
 import { HypercallFailedError } from '../errors.ts';
 import { CHILD_MEMORY_MESSAGE, type VpBootData } from './boot-data.ts';
+import { DirectEventReceiver } from './direct-event-receiver.ts';
+import { isMail, workerMail, type MailReader } from './hypervisor-mail.ts';
 import { HypercallClient } from './hypercall-client.ts';
 import { InterruptDoorbell } from './interrupts.ts';
 import { SynicClient } from './synic-client.ts';
@@ -24,6 +25,9 @@ export class VpContext {
   readonly synic: SynicClient;
   readonly interrupts: InterruptDoorbell;
 
+  /** Direct event cells targeting this VP (used by `onInterrupt`). */
+  readonly directEvents: DirectEventReceiver;
+
   /**
    * The guest memory of `childId`, a child of this partition (ViridianGetChildMemory): a parent
    * holds its children's memory. Touch it only through what the child named (GPADLs, GPA ranges).
@@ -32,34 +36,44 @@ export class VpContext {
   childMemory(childId: bigint): SharedArrayBuffer {
     const status = this.hypercalls.getChildMemory(childId);
     if (status !== HvStatus.SUCCESS) throw new HypercallFailedError('ViridianGetChildMemory', status);
-    const memory = receiveChildMemory(childId);
-    if (!memory) throw new HypercallFailedError('ViridianGetChildMemory', HvStatus.INVALID_VP_STATE);
-    return memory;
+    const id = String(childId);
+    const mail = this.mail((body): body is { kind: string; memory: SharedArrayBuffer } => isMail(body, CHILD_MEMORY_MESSAGE) && body.partitionId === id && body.memory instanceof SharedArrayBuffer);
+    if (!mail) throw new HypercallFailedError('ViridianGetChildMemory', HvStatus.INVALID_VP_STATE);
+    return mail.memory;
   }
 
-  constructor(boot: Pick<VpBootData, 'vpIndex' | 'partitionId' | 'memory' | 'vpPage'>, trap?: ExitTrap) {
+  /**
+   * Runs `handler(sintMask)` on the event loop for every SINT delivery until the returned function
+   * is called: deliveries the hypervisor raises (the doorbell) and, unless `direct` is false, events
+   * signalled straight through direct event cells (abi/direct-events.ts), which cost the signaller
+   * no exit and this VP one wake-up instead of two. The handler takes messages and event flags
+   * from the SynIC pages as usual; the SIEF page is enabled first.
+   */
+  onInterrupt(handler: (sints: number) => void, options: { direct?: boolean } = {}): () => void {
+    const stopCells = options.direct === false ? undefined : this.directEvents.start(handler);
+    const stopDoorbell = this.interrupts.onInterrupt(handler, stopCells ? () => this.directEvents.refresh() : undefined);
+    return () => {
+      stopDoorbell();
+      stopCells?.();
+    };
+  }
+
+  constructor(
+    boot: Pick<VpBootData, 'vpIndex' | 'partitionId' | 'memory' | 'vpPage'>,
+    trap?: ExitTrap,
+    /** Where hypervisor mail comes from (the worker's port; a queue for in-process tests). */
+    private readonly mail: MailReader = workerMail,
+  ) {
     this.vpIndex = boot.vpIndex;
     this.partitionId = BigInt(boot.partitionId);
     this.memory = boot.memory;
     this.exits = new VpExits(boot.vpPage, trap);
     this.hypercalls = new HypercallClient(this.exits);
+    this.hypercalls.useSignalCells(mail);
     this.synic = new SynicClient(boot.memory, this.exits);
     this.interrupts = new InterruptDoorbell(boot.vpPage);
+    this.directEvents = new DirectEventReceiver(this.exits.words, this.hypercalls, this.synic, mail);
   }
-}
-
-/**
- * Receives the child memory the hypervisor just posted to this VP's worker. The hypercall has
- * completed, so the message is already queued: it is taken synchronously, before the event loop
- * could hand it to any listener.
- */
-function receiveChildMemory(partitionId: bigint): SharedArrayBuffer | undefined {
-  if (!parentPort) return undefined;
-  for (let message = receiveMessageOnPort(parentPort); message; message = receiveMessageOnPort(parentPort)) {
-    const body = message.message as { kind?: unknown; partitionId?: unknown; memory?: unknown };
-    if (body?.kind === CHILD_MEMORY_MESSAGE && body.partitionId === String(partitionId) && body.memory instanceof SharedArrayBuffer) return body.memory;
-  }
-  return undefined;
 }
 
 /** The shape of a VP entry module's default export. */

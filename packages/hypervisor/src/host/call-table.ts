@@ -17,6 +17,7 @@ import {
   setPartitionProperty,
 } from './calls/partition-calls.ts';
 import { getChildMemory } from './calls/child-memory-call.ts';
+import { enableDirectEventsCall, getDirectEventCells, getSignalCell } from './calls/direct-event-calls.ts';
 import { connectPort, createPort, deletePort, disconnectPort, postMessage, signalEvent } from './calls/port-calls.ts';
 import { createVp, deleteVp, getVpRegisters, installIntercept, setVpRegisters } from './calls/vp-calls.ts';
 
@@ -58,4 +59,7 @@ export const CALL_TABLE: Readonly<Record<HvCallCodeValue, CallEntry>> = Object.f
   [HvCallCode.CreatePort]: entry('CreatePort', createPort, P.CreatePort),
   [HvCallCode.ConnectPort]: entry('ConnectPort', connectPort, P.ConnectPort),
   [HvCallCode.ViridianGetChildMemory]: entry('ViridianGetChildMemory', getChildMemory, P.CreatePartitions),
+  [HvCallCode.ViridianEnableDirectEvents]: entry('ViridianEnableDirectEvents', enableDirectEventsCall),
+  [HvCallCode.ViridianGetSignalCell]: entry('ViridianGetSignalCell', getSignalCell, P.SignalEvents),
+  [HvCallCode.ViridianGetDirectEventCells]: entry('ViridianGetDirectEventCells', getDirectEventCells),
 });

@@ -16,6 +16,7 @@ import { CrashMessage, CrashReason } from '../abi/inputs.ts';
 import { partitionId, type PartitionId } from '../abi/ids.ts';
 import { HYPERVISOR_SINT, HvMessageType } from '../abi/synic.ts';
 import type { VpBootData } from '../guest/boot-data.ts';
+import { disableDirectEvents, revokeCell } from './direct-events.ts';
 import { GuestMemory } from './guest-memory.ts';
 import { HvCosts } from './memory-pool.ts';
 import { Partition, type CrashInfo } from './partition.ts';
@@ -122,6 +123,7 @@ export class HypervisorCore {
   deleteVp(vp: Vp): void {
     const run = vp.run;
     vp.stop();
+    disableDirectEvents(this, vp);
     if (run.kind === 'running') void run.worker.terminate();
     vp.partition.vps.delete(vp.index);
     vp.partition.pool.release(HvCosts.VP);
@@ -129,6 +131,7 @@ export class HypervisorCore {
 
   /** Deletes a port: frees its queued messages and its page; connections to it go stale. */
   deletePort(port: Port): void {
+    revokeCell(this, port);
     port.deleted = true;
     port.owner.ports.delete(port.id);
     for (const vp of port.owner.vps.values()) {
@@ -144,6 +147,7 @@ export class HypervisorCore {
   finalize(partition: Partition, crash: CrashInfo | undefined): void {
     for (const vp of [...partition.vps.values()]) this.deleteVp(vp);
     for (const port of [...partition.ports.values()]) this.deletePort(port);
+    for (const connection of partition.connections.values()) revokeCell(this, connection.port);
     partition.pool.release(partition.connections.size * HvCosts.CONNECTION);
     partition.connections.clear();
     partition.ioIntercepts.clear();

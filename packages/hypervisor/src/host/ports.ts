@@ -8,6 +8,7 @@
  * PostMessage until the message is copied into the target's SIM slot.
  */
 import type { PartitionId } from '../abi/ids.ts';
+import type { DirectEventCell } from './direct-events.ts';
 import type { Partition } from './partition.ts';
 
 /** What a port delivers and where. */
@@ -24,6 +25,8 @@ export interface Port {
   /** Message buffers queued and not yet delivered (at most PORT_MESSAGE_BUFFERS). */
   buffersInUse: number;
   deleted: boolean;
+  /** The port's direct event cell, while it has one (direct-events.ts). */
+  directCell?: DirectEventCell | undefined;
 }
 
 /** A connection record. */

@@ -140,6 +140,14 @@ export class SynicState {
   /** Rings the VP's interrupt doorbell for `sint`. */
   private raise(sint: number): void {
     Atomics.or(this.page, VpPageLayout.PENDING_SINTS >> 2, 1 << sint);
+    this.ring();
+  }
+
+  /**
+   * Rings the doorbell without a SINT: the VP wakes and looks at its page (a changed
+   * DIRECT_EVENTS_GENERATION), and finds no SINT pending.
+   */
+  ring(): void {
     Atomics.add(this.page, VpPageLayout.INTERRUPT_SEQ >> 2, 1);
     // Only a waiter that announced itself needs the notify (vp-page.ts INTERRUPT_WAITERS).
     if (Atomics.load(this.page, VpPageLayout.INTERRUPT_WAITERS >> 2) !== 0) Atomics.notify(this.page, VpPageLayout.INTERRUPT_SEQ >> 2);

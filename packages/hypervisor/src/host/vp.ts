@@ -51,6 +51,10 @@ export class Vp {
   entry: string | undefined;
   args = 'null';
   run: VpRun = { kind: 'not-started' };
+  /** Whether the VP opted in to direct event cells (ViridianEnableDirectEvents). */
+  directEvents = false;
+  /** Where mail goes for a VP driven without a worker (the in-process test machine). */
+  mailbox: ((message: unknown) => void) | undefined;
   private handledSeq = 0;
   private watching = false;
 
@@ -77,6 +81,18 @@ export class Vp {
   complete(): void {
     Atomics.store(this.words, VpPageLayout.DONE_SEQ >> 2, this.handledSeq);
     if (Atomics.load(this.words, VpPageLayout.VP_SLEEPING >> 2) !== 0) Atomics.notify(this.words, VpPageLayout.DONE_SEQ >> 2);
+  }
+
+  /**
+   * Mails `message` to the VP's worker (a hypercall's hand-over of a buffer; the VP takes it
+   * synchronously once the call completes). False when the VP has no running worker.
+   */
+  mail(message: unknown): boolean {
+    if (this.mailbox) {
+      this.mailbox(message);
+      return true;
+    }
+    return this.run.kind === 'running' && this.run.worker.deliver(message);
   }
 
   /** Processes a held exit once the VP becomes runnable again (resume, intercept completion). */

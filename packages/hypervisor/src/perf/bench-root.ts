@@ -22,7 +22,7 @@ export default function benchRoot(vp: VpContext, data: { port: MessagePort }): v
   for (const sint of [0, 2, 3]) vp.synic.configureSint(sint);
   let onMessage: ((m: HvMessage) => void) | undefined;
   let onEvent: (() => void) | undefined;
-  vp.interrupts.onInterrupt((mask) => {
+  vp.onInterrupt((mask) => {
     if (mask & (1 << 3)) vp.synic.takeEventFlags(3, () => onEvent?.());
     if (mask & (1 << 2)) for (let m = vp.synic.takeMessage(2); m; m = vp.synic.takeMessage(2)) onMessage?.(m);
     if (mask & 1) while (vp.synic.takeMessage(0)) continue; // crash and intercept messages are not measured

@@ -11,6 +11,7 @@ import { HypervisorCore } from '../host/core.ts';
 import { handleExit } from '../host/dispatch.ts';
 import type { Partition } from '../host/partition.ts';
 import type { Vp } from '../host/vp.ts';
+import { queueMail } from '../guest/hypervisor-mail.ts';
 import { VpContext } from '../guest/vp-context.ts';
 
 /** A VP driven in-process: its guest context and the hypervisor's record of it. */
@@ -42,9 +43,13 @@ export function testMachine(budgetPages = 65_536, rootPages = 256, maxNestingDep
     const vp = partition.vps.get(index);
     if (!vp || !partition.memory) throw new Error(`no VP ${index} in an active partition ${partition.id}`);
     vp.explicitSuspend = false;
-    const ctx = new VpContext({ vpIndex: index, partitionId: partition.id.toString(), memory: partition.memory.buffer, vpPage: vp.page }, () => {
+    // Mail the hypervisor hands this VP goes through a queue instead of a worker's port.
+    const mailbox: unknown[] = [];
+    vp.mailbox = (message) => mailbox.push(message);
+    const trap = (): void => {
       vp.pollExit();
-    });
+    };
+    const ctx = new VpContext({ vpIndex: index, partitionId: partition.id.toString(), memory: partition.memory.buffer, vpPage: vp.page }, trap, queueMail(mailbox));
     return { ctx, vp };
   };
   return { core, root, rootVp: drive(root, 0), drive };

@@ -21,7 +21,7 @@ export default function rootKernel(vp: VpContext, data: RootBootData): void {
   for (const sint of [HYPERVISOR_SINT, ROOT_MESSAGE_SINT, ROOT_EVENT_SINT]) vp.synic.configureSint(sint);
   const vmbus = new RootVmbus(vp, logger);
   const management = new ManagementService(vp, vmbus, data.management, data.guestKernel, (id) => acquireChildMemory(vp, id), logger);
-  vp.interrupts.onInterrupt((sints) => {
+  vp.onInterrupt((sints) => {
     if ((sints & (1 << HYPERVISOR_SINT)) !== 0) {
       for (let message = vp.synic.takeMessage(HYPERVISOR_SINT); message; message = vp.synic.takeMessage(HYPERVISOR_SINT)) {
         const crash = parseChildCrash(message);

@@ -16,8 +16,6 @@ export function getChildMemory(ctx: CallContext): CallOutcome {
   if (typeof target === 'number') return target;
   const memory = target.memory;
   if (memory === undefined) return HvStatus.INVALID_PARTITION_STATE;
-  const run = ctx.vp.run;
-  if (run.kind !== 'running') return HvStatus.INVALID_VP_STATE;
-  const delivered = run.worker.deliver({ kind: CHILD_MEMORY_MESSAGE, partitionId: String(target.id), memory: memory.buffer });
+  const delivered = ctx.vp.mail({ kind: CHILD_MEMORY_MESSAGE, partitionId: String(target.id), memory: memory.buffer });
   return delivered ? HvStatus.SUCCESS : HvStatus.INVALID_VP_STATE;
 }

@@ -16,6 +16,7 @@ import { resolveTarget, type CallContext, type CallOutcome } from '../call-conte
 import { HvCosts } from '../memory-pool.ts';
 import type { Partition } from '../partition.ts';
 import type { PortInfo } from '../ports.ts';
+import { revokeCell } from '../direct-events.ts';
 import type { Vp } from '../vp.ts';
 
 export function createPort(ctx: CallContext): CallOutcome {
@@ -69,7 +70,12 @@ export function disconnectPort(ctx: CallContext): CallOutcome {
   const { input } = ctx;
   const owner = resolveTarget(ctx, input.partition(DisconnectPortInput.CONNECTION_PARTITION), 'child-or-self');
   if (typeof owner === 'number') return owner;
-  if (!owner.connections.delete(input.u32(DisconnectPortInput.CONNECTION_ID))) return HvStatus.INVALID_CONNECTION_ID;
+  const id = input.u32(DisconnectPortInput.CONNECTION_ID);
+  const connection = owner.connections.get(id);
+  if (!connection) return HvStatus.INVALID_CONNECTION_ID;
+  owner.connections.delete(id);
+  // The partition may no longer signal this port: its cell goes (direct-events.ts).
+  revokeCell(ctx.core, connection.port);
   owner.pool.release(HvCosts.CONNECTION);
   return HvStatus.SUCCESS;
 }

@@ -6,8 +6,9 @@
  * flags and raised the SINT.
  *
  * The cells are written by another partition, so they are read like any guest input: only bits
- * below the port's flag count are taken, and a cell that keeps waking with nothing in it (a storm)
- * is re-armed through `setImmediate`, so it cannot starve the event loop.
+ * below the port's flag count are taken, a cell is drained at most 16 times per event-loop turn,
+ * and one that keeps waking with nothing in it (a storm) is left alone for a millisecond, so a
+ * signaller cannot starve the event loop.
  */
 import { DIRECT_EVENT_CELLS_MAIL, DirectEventCellLayout, directEventCellBytes, type DirectEventCellInfo, type DirectEventCellsMail } from '../abi/direct-events.ts';
 import { SiefLayout, SINT_COUNT } from '../abi/synic.ts';
@@ -21,6 +22,10 @@ const SUMMARY = DirectEventCellLayout.SUMMARY >> 2;
 const FLAGS_WORD = DirectEventCellLayout.FLAGS >> 2;
 /** Wakes handled back to back on one cell before yielding to the event loop. */
 const DRAINS_PER_TURN = 16;
+/** Empty wakes in a row (SUMMARY set, no flag behind it) after which a cell is treated as a storm. */
+const STORM_EMPTY_WAKES = 64;
+/** How long a storming cell is left alone, ms. */
+const STORM_BACKOFF_MS = 1;
 
 /** The hypercalls the receiver makes. */
 export interface DirectEventCalls {
@@ -35,6 +40,8 @@ interface WatchedCell {
   readonly baseFlag: number;
   readonly flagCount: number;
   active: boolean;
+  /** Empty wakes in a row. */
+  empty: number;
 }
 
 function isCellsMail(body: unknown): body is DirectEventCellsMail {
@@ -58,6 +65,8 @@ export class DirectEventReceiver {
   private handler: ((sints: number) => void) | undefined;
   /** Wakes handled through cells. */
   wakes = 0;
+  /** Times a cell was put aside for waking with nothing in it (a hostile or broken signaller). */
+  storms = 0;
 
   constructor(
     private readonly page: Int32Array,
@@ -98,7 +107,7 @@ export class DirectEventReceiver {
       if (!valid(info)) continue;
       current.add(info.cell);
       if (this.cells.has(info.cell)) continue;
-      const cell: WatchedCell = { buffer: info.cell, words: new Int32Array(info.cell), sint: info.sint, baseFlag: info.baseFlag, flagCount: info.flagCount, active: true };
+      const cell: WatchedCell = { buffer: info.cell, words: new Int32Array(info.cell), sint: info.sint, baseFlag: info.baseFlag, flagCount: info.flagCount, active: true, empty: 0 };
       this.cells.set(info.cell, cell);
       this.fire(cell);
     }
@@ -122,8 +131,15 @@ export class DirectEventReceiver {
         continue; // set meanwhile
       }
       if (this.drain(cell)) {
+        cell.empty = 0;
         this.wakes++;
         this.handler?.(1 << cell.sint);
+      } else if (++cell.empty >= STORM_EMPTY_WAKES) {
+        // Only a signaller writing SUMMARY without flags does this: leave its cell alone a while.
+        cell.empty = 0;
+        this.storms++;
+        setTimeout(() => this.fire(cell), STORM_BACKOFF_MS);
+        return;
       }
     }
     setImmediate(() => this.fire(cell));

@@ -142,6 +142,14 @@ describe('direct event cells (Viridian extension)', () => {
       Atomics.notify(cell, SUMMARY);
       await new Promise((resolve) => setImmediate(resolve));
       expect(root.ctx.directEvents.wakes).toBe(wakes);
+      // A storm of empty wakes gets the cell put aside instead of spinning the event loop.
+      for (let i = 0; i < 200 && root.ctx.directEvents.storms === 0; i++) {
+        Atomics.store(cell, SUMMARY, 1);
+        Atomics.notify(cell, SUMMARY);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      expect(root.ctx.directEvents.storms).toBeGreaterThan(0);
+      expect(root.ctx.directEvents.wakes).toBe(wakes);
     } finally {
       l.stop();
     }

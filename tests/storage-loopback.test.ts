@@ -28,7 +28,7 @@ import {
   type ChannelId,
 } from '@viridian/vmbus';
 import { ScsiController, VmbusHost, createDisk, storvspDevice, type StorvspDevice, type VirtualDisk } from '@viridian/root-partition';
-import { ScsiCommandError, StorvscController, StorvscProtocolError, VmbusGuest, storvscDriver } from '@viridian/child-partition';
+import { DiskRequestError, ScsiCommandError, StorvscController, StorvscProtocolError, VmbusGuest, storvscDriver } from '@viridian/child-partition';
 
 const MiB = 1024 * 1024;
 
@@ -168,6 +168,52 @@ describe('storvsp + storvsc loopback', () => {
     expect(device.metrics.maxInFlight).toBeGreaterThan(16);
     expect(device.metrics.maxInFlight).toBeLessThanOrEqual(StorvscProtocol.MAX_IN_FLIGHT);
     expect(device.metrics.busy).toBe(0);
+  });
+
+  it('reads into and writes from DMA buffers in place (views inside them too), with no bounce pages', async () => {
+    const disk = scsi.disks.find((d) => d.lun === 3)!;
+    const buffer = await disk.allocateBuffer(3 * MiB);
+    expect(buffer.buffer).toBe(loop.memory);
+    const data = pattern(3 * MiB, 11);
+    buffer.set(data);
+    const free = loop.pages.available;
+    // Above the 2 MiB maximum: split in two SRBs, each naming the buffer's own pages.
+    const writing = disk.write(4 * MiB, buffer);
+    expect(loop.pages.available).toBe(free);
+    await writing;
+    buffer.fill(0);
+    const reading = disk.readInto(4 * MiB, buffer);
+    expect(loop.pages.available).toBe(free);
+    await reading;
+    expect(same(buffer, data)).toBe(true);
+    // A view that starts inside a page: the range's byte offset says where.
+    const view = buffer.subarray(512, 512 + 8192);
+    view.fill(0);
+    await disk.readInto(4 * MiB + 512, view);
+    expect(same(view, data.subarray(512, 512 + 8192))).toBe(true);
+    expect(same(await vhdx.read(4 * MiB, 3 * MiB), data)).toBe(true);
+    disk.freeBuffer(buffer);
+    expect(loop.pages.available).toBe(free + (3 * MiB) / 4096);
+    expect(() => disk.freeBuffer(buffer)).toThrow(DiskRequestError);
+    expect(() => disk.freeBuffer(new Uint8Array(4096))).toThrow(DiskRequestError);
+    await expect(disk.allocateBuffer(0)).rejects.toBeInstanceOf(DiskRequestError);
+  });
+
+  it('keeps a DMA buffer freed during its I/O until the I/O completes; a freed buffer goes through bounce pages', async () => {
+    const disk = scsi.disks.find((d) => d.lun === 3)!;
+    const buffer = await disk.allocateBuffer(64 * 1024);
+    buffer.set(pattern(64 * 1024, 12));
+    const free = loop.pages.available;
+    const writing = disk.write(12 * MiB, buffer);
+    disk.freeBuffer(buffer);
+    expect(loop.pages.available).toBe(free); // still in use by the write
+    await writing;
+    expect(loop.pages.available).toBe(free + 16);
+    // The array still views guest memory, but no longer a live buffer: its data is copied.
+    const copy = pattern(64 * 1024, 13);
+    buffer.set(copy);
+    await disk.write(12 * MiB, buffer);
+    expect(same(await disk.read(12 * MiB, 64 * 1024), copy)).toBe(true);
   });
 
   it('refuses hostile packets with an error status, counts them, and keeps serving', async () => {

@@ -5,9 +5,11 @@
  * END_INITIALIZATION), then finds the LUNs (REPORT LUNS) and builds a {@link GuestDisk} for each.
  *
  * SRBs: {@link StorvscController.execute} sends one EXECUTE_SRB. A command with data goes as a
- * GPA-direct packet whose one range names guest pages taken from the kernel's allocator: the host
- * reads or writes them in place. Up to {@link StorvscProtocol.MAX_IN_FLIGHT} SRBs are in flight;
- * callers beyond that wait in order. A BUSY answer is retried.
+ * GPA-direct packet whose one range names guest pages: the host reads or writes them in place.
+ * Data inside a DMA buffer ({@link StorvscController.dma}, `dma-buffers.ts`) is named where it
+ * lies, with no copy in the guest; other data goes through bounce pages taken from the kernel's
+ * allocator (one copy). Up to {@link StorvscProtocol.MAX_IN_FLIGHT} SRBs are in flight; callers
+ * beyond that wait in order. A BUSY answer is retried.
  *
  * Hot add and removal: an unsolicited ENUMERATE_BUS (or REMOVE_DEVICE) from the VSP makes the
  * controller rescan (REPORT LUNS, one rescan at a time): new LUNs get disks, vanished ones are
@@ -38,13 +40,15 @@ import {
 } from '@viridian/vmbus';
 import { Subject, type Observable, type Subscription } from 'rxjs';
 import type { GuestChannel } from '../../vmbus/guest-channel.ts';
+import { DmaBuffers } from './dma-buffers.ts';
 import { GuestDisk } from './disk.ts';
 import { ScsiCommandError, StorvscProtocolError } from './errors.ts';
 import { PagePool } from './page-pool.ts';
 
 /**
- * The data of one SRB: `in` fills `length` bytes the caller gets back (copied into `into` when
- * given, which must hold `length` bytes: one copy out of the DMA pages, no more), `out` sends `data`.
+ * The data of one SRB: `in` fills `length` bytes the caller gets back, `out` sends `data`. With
+ * `into` (exactly `length` bytes) the bytes land there: in place when `into` lies in a DMA buffer,
+ * else copied once out of bounce pages. `data` inside a DMA buffer is sent in place too.
  */
 export type SrbData =
   | { readonly direction: 'none' }
@@ -83,6 +87,8 @@ export class StorvscController {
   private inFlight = 0;
   private readonly slotWaiters: (() => void)[] = [];
   private readonly pool: PagePool;
+  /** Guest buffers SRB data moves through in place (`GuestDisk.allocateBuffer`). */
+  readonly dma: DmaBuffers;
   private readonly changes = new Subject<DiskChange>();
   private rescanning: Promise<void> = Promise.resolve();
   private readonly subscription: Subscription;
@@ -95,6 +101,7 @@ export class StorvscController {
     readonly properties: ChannelPropertiesFields,
   ) {
     this.pool = new PagePool(context.pages);
+    this.dma = new DmaBuffers(context.memory, this.pool);
     this.subscription = channel.unsolicited$.subscribe({
       next: (packet) => {
         if (packet.payload.length < 4) return;
@@ -210,7 +217,9 @@ export class StorvscController {
    * @throws {GuestChannelClosedError} when the channel closes first
    */
   async execute(lun: number, cdb: Uint8Array, data: SrbData): Promise<SrbResult> {
-    await this.takeSlot();
+    // A free slot is taken without a promise (the common case); otherwise wait in line.
+    if (this.inFlight < StorvscProtocol.MAX_IN_FLIGHT) this.inFlight++;
+    else await this.waitForSlot();
     try {
       for (let attempt = 0; ; attempt++) {
         const result = await this.executeOnce(lun, cdb, data);
@@ -233,20 +242,33 @@ export class StorvscController {
       srbFlags: SrbFlags.disableSynchTransfer | (data.direction === 'in' ? SrbFlags.dataIn : data.direction === 'out' ? SrbFlags.dataOut : 0),
     });
     if (length === 0) return this.complete(await this.channel.request(packet), undefined);
+    const inPlace = data.direction === 'in' ? data.into : data.direction === 'out' ? data.data : undefined;
+    const span = inPlace !== undefined && inPlace.length === length ? this.dma.take(inPlace) : undefined;
+    if (span !== undefined) {
+      try {
+        const reply = await this.channel.requestGpaDirect([{ byteCount: length, byteOffset: span.byteOffset, pfns: consecutive(span.firstPfn, span.pages) }], packet);
+        return this.complete(reply, data.direction === 'in' ? inPlace : undefined, IN_PLACE);
+      } finally {
+        this.dma.done(span);
+      }
+    }
     const pages = Math.ceil(length / PAGE_SIZE);
     const pfn = await this.pool.acquire(pages);
     try {
       const buffer = new Uint8Array(this.context.memory, pfn * PAGE_SIZE, length);
       if (data.direction === 'out') buffer.set(data.data);
-      const pfns = Array.from({ length: pages }, (_, i) => pfn + i);
-      const reply = await this.channel.requestGpaDirect([{ byteCount: length, byteOffset: 0, pfns }], packet);
+      const reply = await this.channel.requestGpaDirect([{ byteCount: length, byteOffset: 0, pfns: consecutive(pfn, pages) }], packet);
       return this.complete(reply, data.direction === 'in' ? buffer : undefined, data.direction === 'in' ? data.into : undefined);
     } finally {
       this.pool.release(pfn, pages);
     }
   }
 
-  private complete(reply: Uint8Array, buffer: Uint8Array | undefined, into?: Uint8Array): SrbResult {
+  /**
+   * Decodes a completion. Data in: `buffer` holds it; it is copied into `into`, or (with
+   * {@link IN_PLACE}) `buffer` is the caller's own array, or it is sliced out.
+   */
+  private complete(reply: Uint8Array, buffer: Uint8Array | undefined, into?: Uint8Array | typeof IN_PLACE): SrbResult {
     checkReply(reply, 'EXECUTE_SRB');
     const status = statusOf(reply);
     const fields = readScsiRequest(reply, 0, false);
@@ -257,17 +279,14 @@ export class StorvscController {
       srbStatus: fields.srbStatus,
       scsiStatus: fields.scsiStatus,
       transferred,
-      data: buffer === undefined ? EMPTY : into === undefined ? buffer.slice(0, transferred) : copyInto(into, buffer.subarray(0, transferred)),
+      data: buffer === undefined ? EMPTY : into === IN_PLACE ? buffer.subarray(0, transferred) : into === undefined ? buffer.slice(0, transferred) : copyInto(into, buffer.subarray(0, transferred)),
       sense: (fields.srbStatus & SrbStatus.autosenseValid) !== 0 ? readCompletionSense(reply) : EMPTY,
     };
   }
 
-  private async takeSlot(): Promise<void> {
-    if (this.inFlight < StorvscProtocol.MAX_IN_FLIGHT) {
-      this.inFlight++;
-      return;
-    }
-    await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+  /** Waits for a slot (all are taken): `giveSlot` passes one over. */
+  private waitForSlot(): Promise<void> {
+    return new Promise<void>((resolve) => this.slotWaiters.push(resolve));
   }
 
   private giveSlot(): void {
@@ -278,6 +297,16 @@ export class StorvscController {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** `complete`'s marker: the data landed in the caller's own array (a DMA buffer). */
+const IN_PLACE = Symbol('in place');
+
+/** The PFNs `first`, `first + 1`, … (`count` of them). */
+function consecutive(first: number, count: number): number[] {
+  const pfns = new Array<number>(count);
+  for (let i = 0; i < count; i++) pfns[i] = first + i;
+  return pfns;
+}
 
 function copyInto(target: Uint8Array, source: Uint8Array): Uint8Array {
   target.set(source.subarray(0, Math.min(source.length, target.length)));

@@ -4,6 +4,10 @@
  * WRITE (16), SYNCHRONIZE CACHE (10) and UNMAP; a request larger than the controller's maximum
  * transfer is split, and its pieces run at once. Many requests may be in flight (the controller
  * queues beyond 256). Offsets and lengths are bytes, whole blocks.
+ *
+ * Zero copy: {@link GuestDisk.allocateBuffer} gives a buffer in guest memory that the host reads
+ * into and writes from in place ({@link GuestDisk.readInto}, {@link GuestDisk.write}), like an
+ * O_DIRECT buffer; any other array costs one copy through bounce pages.
  */
 import { ScsiOp, ServiceAction, VpdPage } from '@viridian/vmbus';
 import type { StorvscController } from './controller.ts';
@@ -53,35 +57,78 @@ export class GuestDisk {
   }
 
   /**
+   * A buffer of `bytes` bytes in guest memory (zeroed) that reads land in and writes go from with
+   * no copy; give it back with {@link GuestDisk.freeBuffer}. Views inside it work too.
+   * @throws {DiskRequestError} when `bytes` is not a positive integer
+   * @throws {GuestOutOfMemoryError} when guest memory can never hold it
+   */
+  allocateBuffer(bytes: number): Promise<Uint8Array> {
+    return this.controller.dma.allocate(bytes);
+  }
+
+  /**
+   * Gives back a buffer from {@link GuestDisk.allocateBuffer} (its pages stay in use until the
+   * requests using it complete).
+   * @throws {DiskRequestError} when `buffer` is not a live buffer of this controller
+   */
+  freeBuffer(buffer: Uint8Array): void {
+    this.controller.dma.free(buffer);
+  }
+
+  /**
    * Reads `length` bytes at `offset`.
    * @throws {DiskRequestError} when the range is not whole blocks
    * @throws {ScsiCommandError} with the target's sense (e.g. LBA OUT OF RANGE, MEDIUM ERROR)
    */
   async read(offset: number, length: number): Promise<Uint8Array> {
-    this.check(offset, length);
     const result = new Uint8Array(length);
-    await Promise.all(
-      this.pieces(offset, length).map(async ([at, size]) => {
-        const into = result.subarray(at - offset, at - offset + size);
-        const { transferred } = await this.controller.command(this.lun, this.rw(ScsiOp.read16, at, size), { direction: 'in', length: size, into });
-        if (transferred !== size) throw new DiskRequestError(`short read: ${transferred} of ${size} bytes at ${at}`);
-      }),
-    );
+    await this.readInto(offset, result);
     return result;
   }
 
   /**
-   * Writes `data` at `offset` (durable after a later `flush`).
+   * Reads `target.length` bytes at `offset` into `target` (in place when it lies in a buffer from
+   * {@link GuestDisk.allocateBuffer}).
+   * @throws {DiskRequestError} when the range is not whole blocks
+   * @throws {ScsiCommandError} with the target's sense (e.g. LBA OUT OF RANGE, MEDIUM ERROR)
+   */
+  async readInto(offset: number, target: Uint8Array): Promise<void> {
+    const length = target.length;
+    this.check(offset, length);
+    if (length === 0) return;
+    if (length <= this.maxPiece) {
+      await this.readPiece(offset, target);
+      return;
+    }
+    await Promise.all(this.pieces(offset, length).map(([at, size]) => this.readPiece(at, target.subarray(at - offset, at - offset + size))));
+  }
+
+  /**
+   * Writes `data` at `offset` (durable after a later `flush`); in place when `data` lies in a
+   * buffer from {@link GuestDisk.allocateBuffer}.
    * @throws {DiskRequestError} when the range is not whole blocks
    * @throws {ScsiCommandError} with the target's sense (e.g. WRITE PROTECTED, SPACE ALLOCATION FAILED)
    */
   async write(offset: number, data: Uint8Array): Promise<void> {
-    this.check(offset, data.length);
+    const length = data.length;
+    this.check(offset, length);
+    if (length === 0) return;
+    if (length <= this.maxPiece) {
+      await this.controller.command(this.lun, this.rw(ScsiOp.write16, offset, length), { direction: 'out', data });
+      return;
+    }
     await Promise.all(
-      this.pieces(offset, data.length).map(([at, size]) =>
+      this.pieces(offset, length).map(([at, size]) =>
         this.controller.command(this.lun, this.rw(ScsiOp.write16, at, size), { direction: 'out', data: data.subarray(at - offset, at - offset + size) }),
       ),
     );
+  }
+
+  /** One READ (16) of `into.length` bytes (at most one transfer) at `offset` into `into`. */
+  private async readPiece(offset: number, into: Uint8Array): Promise<void> {
+    const size = into.length;
+    const { transferred } = await this.controller.command(this.lun, this.rw(ScsiOp.read16, offset, size), { direction: 'in', length: size, into });
+    if (transferred !== size) throw new DiskRequestError(`short read: ${transferred} of ${size} bytes at ${offset}`);
   }
 
   /**
@@ -126,9 +173,14 @@ export class GuestDisk {
     await Promise.all(commands);
   }
 
+  /** The largest transfer of one SRB, whole blocks. */
+  private get maxPiece(): number {
+    return Math.max(this.blockSize, this.controller.maxTransferBytes - (this.controller.maxTransferBytes % this.blockSize));
+  }
+
   /** Splits a range into transfers of at most the controller's maximum, block-aligned. */
   private pieces(offset: number, length: number): [number, number][] {
-    const max = Math.max(this.blockSize, this.controller.maxTransferBytes - (this.controller.maxTransferBytes % this.blockSize));
+    const max = this.maxPiece;
     const pieces: [number, number][] = [];
     for (let at = offset; at < offset + length; at += max) pieces.push([at, Math.min(max, offset + length - at)]);
     return pieces;

@@ -59,9 +59,11 @@ export type ServerChannelState =
   | { readonly kind: 'opening'; readonly request: OpenRequest }
   /** Open over `request.gpadlId`. */
   | { readonly kind: 'open'; readonly request: OpenRequest }
-  /** CLOSECHANNEL received; waiting for the device's `completeClose`. `reopen` is an OPENCHANNEL that
-   *  arrived meanwhile, run once the close completes (OpenVMM's ClosingReopen). */
-  | { readonly kind: 'closing'; readonly request: OpenRequest; reopen: OpenRequest | undefined }
+  /** CLOSECHANNEL received (or the primary of this sub-channel went away); waiting for the device's
+   *  `completeClose`. `reopen` is an OPENCHANNEL that arrived meanwhile, run once the close completes
+   *  (OpenVMM's ClosingReopen). `revoke`: a sub-channel whose primary closed, rescinded once closed
+   *  (it is never reopened). */
+  | { readonly kind: 'closing'; readonly request: OpenRequest; reopen: OpenRequest | undefined; revoke: boolean }
   /** RESCIND_CHANNELOFFER sent; the id stays taken until RELID_RELEASED. */
   | { readonly kind: 'rescinded' };
 
@@ -70,6 +72,13 @@ export interface ServerChannel {
   readonly id: ChannelId;
   readonly offer: OfferChannelMessage;
   state: ServerChannelState;
+  /**
+   * Set for a sub-channel (`offer.subChannelIndex` ≠ 0): its primary channel. Closing, rescinding
+   * or unloading the primary revokes it (`server-subchannels.ts`); if the guest releases the
+   * primary's id before the sub-channel's, the link is cut (`undefined`) so a new channel that
+   * reuses the id never inherits it.
+   */
+  primary: ChannelId | undefined;
 }
 
 /** One GPADL of the current connection. */

@@ -109,6 +109,11 @@ function openChannel(server: VmbusServer, m: OpenChannelMessage): void {
       server.metrics.ignoredAfterRescind++;
       return;
     case 'closing':
+      if (s.revoke) {
+        // A sub-channel whose primary closed: it is being revoked, never reopened.
+        server.protocolError('wrong-channel-state', `OPENCHANNEL for sub-channel ${channel.id} of a closed primary`, m.type);
+        return failed(ChannelStatus.invalidDeviceState);
+      }
       if (s.reopen === undefined) {
         s.reopen = openRequestOf(m);
         return;
@@ -137,9 +142,12 @@ function closeChannel(server: VmbusServer, m: CloseChannelMessage): void {
     case 'rescinded':
       // The guest cleaning up after a rescind: nothing left to close on the device side.
       return;
+    case 'closing':
+      // A sub-channel being revoked with its primary: the guest cleaning up, as after a rescind.
+      if (s.revoke) return;
+      return server.protocolError('wrong-channel-state', `CLOSECHANNEL for closing channel ${channel.id}`, m.type);
     case 'offered':
     case 'opening':
-    case 'closing':
     case 'pending':
       return server.protocolError('wrong-channel-state', `CLOSECHANNEL for ${s.kind} channel ${channel.id}`, m.type);
     default: {
@@ -207,6 +215,9 @@ function relidReleased(server: VmbusServer, m: RelidReleasedMessage): void {
       if (server.gpadls.ofChannel(channel.id).length > 0) {
         return server.protocolError('wrong-channel-state', `RELID_RELEASED for channel ${channel.id} with GPADLs`, m.type);
       }
+      // A declined sub-channel is gone for good (it is never offered again); a primary waits for
+      // the next connection's REQUESTOFFERS.
+      if (channel.offer.subChannelIndex !== 0) return server.releaseChannel(channel);
       channel.state = { kind: 'pending' };
       return;
     default:

@@ -7,6 +7,7 @@
  */
 import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { ChannelStateError, InvalidArgumentError } from '../errors.ts';
 import { anyMessage } from '../protocol/channel-message-arbitraries.test-support.ts';
 import { encodeChannelMessage } from '../protocol/channel-message-codec.ts';
 import { ChannelMessageType as T, ChannelStatus } from '../protocol/channel-message-layout.ts';
@@ -460,6 +461,8 @@ describe('fuzz', () => {
     | { kind: 'bytes'; bytes: Uint8Array }
     | { kind: 'messages'; messages: ChannelMessage[] }
     | { kind: 'offer' }
+    | { kind: 'offerSub'; primary: number; index: number }
+    | { kind: 'openWell'; id: number; gpadl: number }
     | { kind: 'rescind'; id: number }
     | { kind: 'completeOpen'; id: number; status: number }
     | { kind: 'completeClose'; id: number };
@@ -510,6 +513,8 @@ describe('fuzz', () => {
     { weight: 1, arbitrary: fc.uint8Array({ maxLength: 250 }).map((bytes) => ({ kind: 'bytes' as const, bytes })) },
     { weight: 12, arbitrary: plausible.map((messages) => ({ kind: 'messages' as const, messages })) },
     { weight: 1, arbitrary: fc.constant({ kind: 'offer' as const }) },
+    { weight: 2, arbitrary: fc.tuple(smallId, fc.integer({ min: 0, max: 3 })).map(([primary, index]) => ({ kind: 'offerSub' as const, primary, index })) },
+    { weight: 1, arbitrary: fc.tuple(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 100, max: 120 })).map(([id, g]) => ({ kind: 'openWell' as const, id, gpadl: g })) },
     { weight: 1, arbitrary: smallId.map((id) => ({ kind: 'rescind' as const, id })) },
     { weight: 3, arbitrary: fc.tuple(smallId, fc.constantFrom(0, 0, 1)).map(([id, status]) => ({ kind: 'completeOpen' as const, id, status })) },
     { weight: 3, arbitrary: smallId.map((id) => ({ kind: 'completeClose' as const, id })) },
@@ -537,6 +542,23 @@ describe('fuzz', () => {
             case 'offer':
               server.offerChannel({ interfaceType: classId, interfaceInstance: instance(server.channels.size) });
               break;
+            case 'offerSub':
+              // A device asking at the wrong time gets a typed error; anything else must not throw.
+              try {
+                // primary 1: the first open primary, if there is one (opens are rare in random input).
+                const open = [...server.channels.values()].find((c) => c.primary === undefined && c.state.kind === 'open');
+                server.offerSubChannel((a.primary === 1 && open ? open.id : a.primary) as ChannelId, a.index);
+                totals.subChannelsOffered = (totals.subChannelsOffered ?? 0) + 1;
+              } catch (error) {
+                expect(error).toSatisfy((e) => e instanceof ChannelStateError || e instanceof InvalidArgumentError);
+              }
+              break;
+            case 'openWell':
+              // A well-formed GPADL, OPENCHANNEL and device success for one channel (often a sub-channel).
+              for (const m of splitGpadl(a.id as ChannelId, a.gpadl as GpadlId, { byteCount: 4 * 4096, byteOffset: 0, pfns: pages(4) })) server.handle(m);
+              open(a.id as ChannelId, a.gpadl as GpadlId, 2);
+              server.completeOpen(a.id as ChannelId, 0);
+              break;
             case 'rescind':
               server.rescindChannel(a.id as ChannelId);
               break;
@@ -558,7 +580,7 @@ describe('fuzz', () => {
       { numRuns: 300 },
     );
     // The pool of ids is small enough that the machine is driven through its real paths.
-    for (const counter of ['opensRequested', 'closesRequested', 'gpadlsCreated', 'gpadlsTornDown', 'protocolErrors', 'ignoredAfterRescind']) {
+    for (const counter of ['subChannelsOffered', 'opensRequested', 'closesRequested', 'gpadlsCreated', 'gpadlsTornDown', 'protocolErrors', 'ignoredAfterRescind']) {
       expect(totals[counter], counter).toBeGreaterThan(0);
     }
   });

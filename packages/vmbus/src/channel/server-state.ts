@@ -38,6 +38,7 @@ import type { ConnectionInfo, OpenRequest, ServerChannel, ServerConnectionState,
 import { newServerMetrics, type ServerMetrics, type ServerNotifier, type ServerProtocolErrorReason } from './server-events.ts';
 import { ServerGpadlTable, type GpadlTableLimits, type GpadlTableStep } from './server-gpadls.ts';
 import { dispatchGuestMessage } from './server-dispatch.ts';
+import { dropSubChannels, isSubChannel, liveSubChannels, offerSubChannel, orphanSubChannels, revokeSubChannels, subChannelProblems } from './server-subchannels.ts';
 
 /** Options of a {@link VmbusServer}. */
 export interface VmbusServerOptions extends GpadlTableLimits {
@@ -158,6 +159,38 @@ export class VmbusServer {
    * @throws {InvalidArgumentError} when a field does not fit the offer
    */
   offerChannel(params: OfferParams): ChannelId {
+    if ((params.subChannelIndex ?? 0) !== 0) throw new InvalidArgumentError('a sub-channel is offered with offerSubChannel');
+    return this.addChannel(params, undefined);
+  }
+
+  /**
+   * Offers sub-channel `index` (1..65535) of the open primary channel `primary` (vmbus-wire.md
+   * §4.4): the primary's interface type and instance, its own channel id, and `connectionId` for the
+   * guest's signals (default: the channel connection base plus its id). Sent at once. Closing,
+   * rescinding or unloading the primary revokes it (`server-subchannels.ts`).
+   * @throws {ChannelStateError} when `primary` is not an open primary channel
+   * @throws {InvalidArgumentError} when `index` is out of range or taken, or `connectionId` is not a u32
+   * @throws {ChannelIdsExhaustedError} when all 2047 ids are taken
+   */
+  offerSubChannel(primary: ChannelId, index: number, connectionId?: number): ChannelId {
+    return offerSubChannel(this, primary, index, connectionId);
+  }
+
+  /** The sub-channels of `primary` that are not rescinded, by id in offer order. */
+  subChannels(primary: ChannelId): ChannelId[] {
+    return liveSubChannels(this, primary).map((sub) => sub.id);
+  }
+
+  /** The primary of sub-channel `id`, or `undefined` (a primary, or an unknown id). */
+  primaryOf(id: ChannelId): ChannelId | undefined {
+    return this.channels.get(id)?.primary;
+  }
+
+  /**
+   * @internal Builds and records an offer (`primary` set for a sub-channel); sends it if the guest
+   * has asked for offers.
+   */
+  addChannel(params: OfferParams, primary: ChannelId | undefined): ChannelId {
     let id = 1 as ChannelId;
     while (this.channels.has(id)) id = (id + 1) as ChannelId;
     if (id > MAX_CHANNEL_ID) throw new ChannelIdsExhaustedError(MAX_CHANNEL_ID);
@@ -191,7 +224,7 @@ export class VmbusServer {
     ] as const) {
       if (!Number.isInteger(value) || value < 0 || value > max) throw new InvalidArgumentError(`${name} must be in 0..${max}, got ${value}`);
     }
-    const channel: ServerChannel = { id, offer, state: { kind: 'pending' } };
+    const channel: ServerChannel = { id, offer, state: { kind: 'pending' }, primary };
     this.channels.set(id, channel);
     if (this.state.kind === 'connected' && this.state.offersSent) this.sendOffer(channel);
     return id;
@@ -230,6 +263,7 @@ export class VmbusServer {
     }
     channel.state = { kind: 'rescinded' };
     this.send({ type: T.rescindChannelOffer, childRelid: id });
+    if (!isSubChannel(channel)) revokeSubChannels(this, id);
     return true;
   }
 
@@ -263,12 +297,14 @@ export class VmbusServer {
   completeClose(id: ChannelId): boolean {
     const channel = this.channels.get(id);
     if (channel?.state.kind !== 'closing') return false;
-    const { request, reopen } = channel.state;
+    const { request, reopen, revoke } = channel.state;
     channel.state = this.state.kind === 'unloading' ? { kind: 'pending' } : { kind: 'offered' };
     if (this.state.kind === 'unloading') {
       this.settleUnload();
       return true;
     }
+    // A revoked sub-channel: rescinding also answers a deferred teardown of its ring.
+    if (revoke) return this.rescindChannel(id);
     const ring = this.gpadls.get(request.gpadlId);
     if (ring?.state.kind === 'tearingDown') this.finishTeardown(ring.id);
     if (reopen !== undefined) this.tryOpen(channel, reopen);
@@ -298,6 +334,7 @@ export class VmbusServer {
         }
       }
     }
+    problems.push(...subChannelProblems(this));
     return problems;
   }
 
@@ -397,11 +434,16 @@ export class VmbusServer {
     this.emit({ kind: 'openRequested', channel: channel.id, request, ring: ring.state.range });
   }
 
-  /** @internal Moves an open channel to closing and asks the device. */
-  beginClose(channel: ServerChannel, request: OpenRequest): void {
-    channel.state = { kind: 'closing', request, reopen: undefined };
+  /**
+   * @internal Moves an open channel to closing and asks the device; a primary's sub-channels are
+   * revoked (while connected; an unload drops them once drained). `revoke`: a sub-channel whose
+   * primary went away, rescinded once closed.
+   */
+  beginClose(channel: ServerChannel, request: OpenRequest, revoke = false): void {
+    channel.state = { kind: 'closing', request, reopen: undefined, revoke };
     this.metrics.closesRequested++;
     this.emit({ kind: 'closeRequested', channel: channel.id });
+    if (!isSubChannel(channel) && this.state.kind === 'connected') revokeSubChannels(this, channel.id);
   }
 
   /** @internal Answers a GPADL header or body step. */
@@ -448,6 +490,7 @@ export class VmbusServer {
       }
     }
     this.channels.delete(channel.id);
+    if (!isSubChannel(channel)) orphanSubChannels(this, channel.id);
     this.emit({ kind: 'channelReleased', channel: channel.id });
   }
 
@@ -495,6 +538,7 @@ export class VmbusServer {
         this.emit({ kind: 'gpadlTornDown', channel: gpadl.channel, gpadlId: gpadl.id });
       }
     }
+    dropSubChannels(this);
     const next = this.state.next;
     this.state = { kind: 'disconnected' };
     if (next.kind === 'unloadResponse') {

@@ -33,6 +33,12 @@ export interface ClientChannel {
   readonly offer: OfferChannelMessage;
   state: ClientChannelState;
   /**
+   * For a sub-channel offer (`offer.subChannelIndex` ≠ 0): the primary it belongs to, the live
+   * offer with the same interface type and instance and index 0 (vmbus-wire.md §4.4); `undefined`
+   * for a primary, and for a sub-channel offer that matches no primary (the guest declines it).
+   */
+  readonly primary: ChannelId | undefined;
+  /**
    * The host rescinded the offer. Orthogonal to `state` on purpose: a rescinded channel may still be
    * open, and the guest still closes it and tears down its GPADLs before RELID_RELEASED.
    */
@@ -65,6 +71,8 @@ export type ClientProtocolErrorReason =
   | 'unknown-channel'
   /** An offer for a channel id already in use. */
   | 'duplicate-offer'
+  /** A sub-channel offer whose interface matches no live primary channel. */
+  | 'unknown-primary'
   /** A known type the client does not implement. */
   | 'unsupported-message';
 
@@ -76,8 +84,11 @@ export type ClientEvent =
   | { readonly kind: 'versionRefused'; readonly version: VmbusVersion }
   /** The host refused every candidate version. */
   | { readonly kind: 'connectFailed' }
-  /** An offer: `initial` before ALLOFFERS_DELIVERED, hot-added after. */
-  | { readonly kind: 'offer'; readonly offer: OfferChannelMessage; readonly initial: boolean }
+  /**
+   * An offer: `initial` before ALLOFFERS_DELIVERED, hot-added after. `primary` is set for a
+   * sub-channel of a known primary (see {@link ClientChannel.primary}).
+   */
+  | { readonly kind: 'offer'; readonly offer: OfferChannelMessage; readonly initial: boolean; readonly primary: ChannelId | undefined }
   /** Every initial offer has arrived. */
   | { readonly kind: 'allOffersDelivered'; readonly channels: readonly ChannelId[] }
   /** The host withdrew a channel: close it, tear down its GPADLs, then `releaseChannel`. */

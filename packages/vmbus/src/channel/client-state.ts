@@ -17,7 +17,7 @@ import { ChannelStateError, InvalidArgumentError } from '../errors.ts';
 import { decodeChannelMessage } from '../protocol/channel-message-codec.ts';
 import { ChannelMessageType as T, ChannelStatus, OpenChannelLayout } from '../protocol/channel-message-layout.ts';
 import { channelMessageSpec } from '../protocol/channel-message-table.ts';
-import type { ChannelId, ChannelMessage, GpadlId, GuestToHostMessage, HostToGuestMessage, OpaqueChannelMessage } from '../protocol/channel-messages.ts';
+import type { ChannelId, ChannelMessage, GpadlId, GuestToHostMessage, HostToGuestMessage, OfferChannelMessage, OpaqueChannelMessage } from '../protocol/channel-messages.ts';
 import { GPADL_HANDLE_BASE, splitGpadl, type GpadlRange } from '../protocol/gpadl.ts';
 import {
   NEGOTIABLE_VERSIONS,
@@ -245,8 +245,13 @@ export class VmbusClient {
       case T.offerChannel: {
         if (this.state.kind !== 'connected') return this.protocolError('unexpected-message', `OFFERCHANNEL while ${this.state.kind}`, m.type);
         if (this.channels.has(m.childRelid)) return this.protocolError('duplicate-offer', `channel ${m.childRelid} is already offered`, m.type);
-        this.channels.set(m.childRelid, { offer: m, state: { kind: 'closed' }, rescinded: false });
-        return this.emit({ kind: 'offer', offer: m, initial: this.state.offers === 'requested' });
+        const primary = m.subChannelIndex === 0 ? undefined : this.primaryOf(m);
+        if (m.subChannelIndex !== 0 && primary === undefined) {
+          // Recorded all the same, so the guest can decline it with RELID_RELEASED.
+          this.protocolError('unknown-primary', `sub-channel ${m.childRelid} (index ${m.subChannelIndex}) matches no primary channel`, m.type);
+        }
+        this.channels.set(m.childRelid, { offer: m, state: { kind: 'closed' }, rescinded: false, primary });
+        return this.emit({ kind: 'offer', offer: m, initial: this.state.offers === 'requested', primary });
       }
       case T.allOffersDelivered:
         if (this.state.kind !== 'connected' || this.state.offers !== 'requested') return this.protocolError('unexpected-message', 'ALLOFFERS_DELIVERED not awaited', m.type);
@@ -351,6 +356,14 @@ export class VmbusClient {
     const s = this.state;
     const connectionId = s.kind === 'connected' || s.kind === 'unloading' ? s.messageConnectionId : initiateContactConnectionId(0);
     this.notifier.send(message, connectionId);
+  }
+
+  /** The live primary channel a sub-channel offer belongs to: same interface type and instance, index 0. */
+  private primaryOf(offer: OfferChannelMessage): ChannelId | undefined {
+    for (const [id, c] of this.channels) {
+      if (c.offer.subChannelIndex === 0 && !c.rescinded && c.offer.interfaceType === offer.interfaceType && c.offer.interfaceInstance === offer.interfaceInstance) return id;
+    }
+    return undefined;
   }
 
   private knownChannel(id: ChannelId, what: string): ClientChannel {

@@ -2,7 +2,15 @@
  * The host file under an image: a thin wrapper over a `node:fs/promises` FileHandle that turns
  * short reads and writes into loops and every host failure into a `DiskIoError` (errno kept).
  * All positions are absolute byte offsets in the file.
+ *
+ * Data reads and writes (the hot path of every disk request) go through the callback API on the
+ * handle's descriptor (`fs.read`/`fs.write`), one promise per call: the same thread-pool request
+ * as `FileHandle.read`, at about a third of its cost on the calling thread (no FileHandle
+ * promise request, no result object; measured 3-6 us instead of 9 us per 4 KiB read). The handle
+ * does not see those operations, so this class counts them and `close` waits for them before it
+ * closes the descriptor (which could otherwise be reused under a late read).
  */
+import { read, write } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { DiskClosedError, DiskExistsError, toDiskError } from './errors.ts';
 
@@ -14,12 +22,18 @@ const FLAGS: Readonly<Record<HostFileMode, string>> = Object.freeze({ read: 'r',
 /** An open image file. */
 export class HostFile {
   private closed = false;
+  /** Reads and writes on the descriptor not yet finished; `close` waits for 0. */
+  private running = 0;
+  private idle: (() => void) | undefined;
+  private readonly fd: number;
 
   private constructor(
     readonly path: string,
     private readonly handle: FileHandle,
     readonly writable: boolean,
-  ) {}
+  ) {
+    this.fd = handle.fd;
+  }
 
   /**
    * Opens `path`.
@@ -51,33 +65,51 @@ export class HostFile {
    * would): callers validate extents against the file size before trusting them.
    * @throws DiskIoError.
    */
-  async readAt(target: Uint8Array, position: number): Promise<void> {
-    this.checkOpen();
-    let done = 0;
-    try {
-      while (done < target.byteLength) {
-        const { bytesRead } = await this.handle.read(target, done, target.byteLength - done, position + done);
-        if (bytesRead === 0) break;
+  readAt(target: Uint8Array, position: number): Promise<void> {
+    if (this.closed) return Promise.reject(new DiskClosedError(this.path));
+    const length = target.byteLength;
+    if (length === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.running++;
+      let done = 0;
+      const next = (): void => read(this.fd, target, done, length - done, position + done, settle);
+      const settle = (error: Error | null, bytesRead: number): void => {
+        if (error !== null) return this.finish(reject, toDiskError(error, this.path, 'read'));
         done += bytesRead;
-      }
-    } catch (error) {
-      throw toDiskError(error, this.path, 'read');
-    }
-    if (done < target.byteLength) target.fill(0, done);
+        if (bytesRead > 0 && done < length) return next();
+        if (done < length) target.fill(0, done);
+        this.finish(resolve);
+      };
+      next();
+    });
   }
 
   /** Writes all of `data` at `position`, extending the file if needed. @throws DiskIoError. */
-  async writeAt(data: Uint8Array, position: number): Promise<void> {
-    this.checkOpen();
-    let done = 0;
-    try {
-      while (done < data.byteLength) {
-        const { bytesWritten } = await this.handle.write(data, done, data.byteLength - done, position + done);
+  writeAt(data: Uint8Array, position: number): Promise<void> {
+    if (this.closed) return Promise.reject(new DiskClosedError(this.path));
+    const length = data.byteLength;
+    if (length === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.running++;
+      let done = 0;
+      const next = (): void => write(this.fd, data, done, length - done, position + done, settle);
+      const settle = (error: Error | null, bytesWritten: number): void => {
+        if (error !== null) return this.finish(reject, toDiskError(error, this.path, 'write'));
         done += bytesWritten;
-      }
-    } catch (error) {
-      throw toDiskError(error, this.path, 'write');
+        if (done < length) return next();
+        this.finish(resolve);
+      };
+      next();
+    });
+  }
+
+  /** Ends one descriptor operation: settles it, and wakes `close` after the last one. */
+  private finish<T>(settle: (value: T) => void, value?: T): void {
+    if (--this.running === 0 && this.idle !== undefined) {
+      this.idle();
+      this.idle = undefined;
     }
+    settle(value as T);
   }
 
   /** Sets the file's length (new bytes read as zeros). @throws DiskIoError. */
@@ -104,6 +136,7 @@ export class HostFile {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.running > 0) await new Promise<void>((resolve) => (this.idle = resolve));
     try {
       await this.handle.close();
     } catch (error) {

@@ -36,18 +36,30 @@ export class RawDisk extends ImageDisk implements VirtualDisk {
   }
 
 
-  /** @throws see `VirtualDisk.readInto`. */
-  async readInto(offset: number, target: Uint8Array): Promise<void> {
-    this.checkOpen();
-    checkRange(offset, target.byteLength, this.size, this.logicalSectorSize);
-    await this.file.readAt(target, offset);
+  /**
+   * Not `async`: the file's own promise is returned (the hot path of every guest read); a failed
+   * check still rejects, never throws.
+   * @throws see `VirtualDisk.readInto`.
+   */
+  readInto(offset: number, target: Uint8Array): Promise<void> {
+    try {
+      this.checkOpen();
+      checkRange(offset, target.byteLength, this.size, this.logicalSectorSize);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.file.readAt(target, offset);
   }
 
-  /** @throws see `VirtualDisk.write`. */
-  async write(offset: number, data: Uint8Array): Promise<void> {
-    this.checkWritable();
-    checkRange(offset, data.byteLength, this.size, this.logicalSectorSize);
-    await this.file.writeAt(data, offset);
+  /** Not `async`, as `readInto`. @throws see `VirtualDisk.write`. */
+  write(offset: number, data: Uint8Array): Promise<void> {
+    try {
+      this.checkWritable();
+      checkRange(offset, data.byteLength, this.size, this.logicalSectorSize);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.file.writeAt(data, offset);
   }
 
   /** @throws see `VirtualDisk.flush`. */

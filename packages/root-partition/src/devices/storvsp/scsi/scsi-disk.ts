@@ -69,13 +69,7 @@ export class ScsiDisk {
    * failure is an outcome with sense.
    */
   execute(command: ScsiCommand, buffer: ScsiDataBuffer | undefined): ScsiOutcome | Promise<ScsiOutcome> {
-    const outcome = this.dispatch(command, buffer ?? EMPTY_BUFFER);
-    if (!(outcome instanceof Promise)) return this.remember(outcome);
-    this.running++;
-    return outcome.then((settled) => {
-      if (--this.running === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
-      return this.remember(settled);
-    });
+    return this.dispatch(command, buffer ?? EMPTY_BUFFER);
   }
 
   /** Resolves when no command of this LUN has disk I/O running (for hot removal). */
@@ -83,12 +77,19 @@ export class ScsiDisk {
     return this.running === 0 ? Promise.resolve() : new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /** Keeps the sense of a CHECK CONDITION for REQUEST SENSE. */
   private remember(outcome: ScsiOutcome): ScsiOutcome {
     if (outcome.sense !== undefined) this.lastSense = outcome.sense;
     return outcome;
   }
 
+  /** Every synchronous outcome passes `remember`; asynchronous ones do so in `io`. */
   private dispatch(command: ScsiCommand, buffer: ScsiDataBuffer): ScsiOutcome | Promise<ScsiOutcome> {
+    const outcome = this.dispatchUnremembered(command, buffer);
+    return outcome instanceof Promise ? outcome : this.remember(outcome);
+  }
+
+  private dispatchUnremembered(command: ScsiCommand, buffer: ScsiDataBuffer): ScsiOutcome | Promise<ScsiOutcome> {
     switch (command.op) {
       case 'test-unit-ready':
         return good();
@@ -148,12 +149,16 @@ export class ScsiDisk {
     const bytes = blocks * this.blockSize;
     if (bytes > this.options.maxTransferBytes || bytes > buffer.length) return Check.invalidFieldInCdb();
     const offset = lba * this.blockSize;
-    return this.io(op, op === 'read' ? this.readInto(offset, bytes, buffer) : this.writeFrom(offset, bytes, buffer, fua), bytes);
+    let work: Promise<unknown>;
+    try {
+      work = op === 'read' ? this.readInto(offset, bytes, buffer) : this.writeFrom(offset, bytes, buffer, fua);
+    } catch (error) {
+      work = Promise.reject(error); // a synchronous failure is answered with sense like any other
+    }
+    return this.io(op, work, bytes);
   }
 
-  private async readInto(offset: number, bytes: number, buffer: ScsiDataBuffer): Promise<void> {
-    const views = buffer.views(0, bytes);
-    if (views.length === 1) return this.disk.readInto(offset, views[0]!);
+  private async readIntoRuns(offset: number, bytes: number, buffer: ScsiDataBuffer, views: readonly Uint8Array[]): Promise<void> {
     if (this.aligned(views)) {
       const reads: Promise<void>[] = [];
       let at = offset;
@@ -167,8 +172,19 @@ export class ScsiDisk {
     buffer.write(0, await this.disk.read(offset, bytes));
   }
 
-  private async writeFrom(offset: number, bytes: number, buffer: ScsiDataBuffer, fua: boolean): Promise<void> {
+  /** The data in one run of guest pages (the common case): the disk's own promise, no wrapper. */
+  private readInto(offset: number, bytes: number, buffer: ScsiDataBuffer): Promise<unknown> {
     const views = buffer.views(0, bytes);
+    return views.length === 1 ? this.disk.readInto(offset, views[0]!) : this.readIntoRuns(offset, bytes, buffer, views);
+  }
+
+  private writeFrom(offset: number, bytes: number, buffer: ScsiDataBuffer, fua: boolean): Promise<unknown> {
+    const views = buffer.views(0, bytes);
+    if (views.length === 1 && !fua) return this.disk.write(offset, views[0]!);
+    return this.writeFromRuns(offset, bytes, buffer, fua, views);
+  }
+
+  private async writeFromRuns(offset: number, bytes: number, buffer: ScsiDataBuffer, fua: boolean, views: readonly Uint8Array[]): Promise<void> {
     if (views.length === 1) {
       await this.disk.write(offset, views[0]!);
     } else if (this.aligned(views)) {
@@ -216,14 +232,22 @@ export class ScsiDisk {
     return this.io('write', Promise.all(ranges.map(([offset, length]) => this.disk.trim(offset, length))), 0);
   }
 
-  /** Waits for disk I/O and turns its failure into sense. */
-  private async io(op: 'read' | 'write', work: Promise<unknown>, transferred = 0): Promise<ScsiOutcome> {
-    try {
-      await work;
-      return good(transferred);
-    } catch (error) {
-      return ioFailure(op, error);
-    }
+  /**
+   * Waits for disk I/O, turns its failure into sense, keeps the sense for REQUEST SENSE and counts
+   * the command as running until then (for `idle`). One `then`, no `async` wrapper: this is every
+   * disk command's path.
+   */
+  private io(op: 'read' | 'write', work: Promise<unknown>, transferred = 0): Promise<ScsiOutcome> {
+    this.running++;
+    return work.then(
+      () => this.settled(good(transferred)),
+      (error: unknown) => this.settled(this.remember(ioFailure(op, error))),
+    );
+  }
+
+  private settled(outcome: ScsiOutcome): ScsiOutcome {
+    if (--this.running === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+    return outcome;
   }
 }
 

@@ -21,6 +21,16 @@ export class RwLock {
     return new Promise((resolve) => this.queue.push({ exclusive: false, grant: resolve }));
   }
 
+  /**
+   * Takes the shared side now if it is free of writers and waiters (no promise, for hot paths);
+   * returns whether it did. Call `releaseShared` exactly once after a `true`.
+   */
+  tryAcquireShared(): boolean {
+    if (this.exclusive || this.queue.length > 0) return false;
+    this.shared++;
+    return true;
+  }
+
   releaseShared(): void {
     this.shared--;
     this.drain();

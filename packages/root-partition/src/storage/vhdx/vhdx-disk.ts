@@ -165,10 +165,48 @@ export class VhdxDisk extends ImageDisk implements VirtualDisk {
   }
 
 
-  /** @inheritDoc */
-  async readInto(offset: number, target: Uint8Array): Promise<void> {
-    this.checkOpen();
-    checkRange(offset, target.byteLength, this.virtualSize, this.logicalSectorSize);
+  /**
+   * Not `async`: a request inside one fully present block, with the lock free, is the file's own
+   * read under the shared lock (the hot path); anything else takes `readIntoSlow`. Failed checks
+   * reject.
+   * @inheritDoc
+   */
+  readInto(offset: number, target: Uint8Array): Promise<void> {
+    try {
+      this.checkOpen();
+      checkRange(offset, target.byteLength, this.virtualSize, this.logicalSectorSize);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const at = this.presentExtentShared(offset, target.byteLength);
+    if (at < 0) return this.readIntoSlow(offset, target);
+    return this.file.readInto(target, at).then(this.releaseSharedAfter, this.releaseSharedAfterFailure);
+  }
+
+  /**
+   * When `[offset, +length)` lies inside one fully present block and the shared lock could be
+   * taken at once: the lock is held and the file offset of `offset` is returned; else -1 (lock
+   * not held). Range checked by the caller.
+   */
+  private presentExtentShared(offset: number, length: number): number {
+    const g = this.geometry;
+    const block = Math.floor(offset / g.blockSize);
+    const inBlock = offset - block * g.blockSize;
+    if (inBlock + length > g.blockSize || !this.lock.tryAcquireShared()) return -1;
+    const entry = this.bat.get(payloadEntryIndex(g, block));
+    if (entry.state === PayloadBlockState.fullyPresent) return entry.fileOffset + inBlock;
+    this.lock.releaseShared();
+    return -1;
+  }
+
+  private readonly releaseSharedAfter = (): void => this.lock.releaseShared();
+  private readonly releaseSharedAfterFailure = (error: unknown): never => {
+    this.lock.releaseShared();
+    throw error;
+  };
+
+  /** Reads any range, segment by segment (range checked). */
+  private async readIntoSlow(offset: number, target: Uint8Array): Promise<void> {
     await this.lock.acquireShared();
     try {
       for (const seg of this.segments(offset, target.byteLength)) await this.readSegmentUnchecked(seg, target.subarray(seg.at, seg.at + seg.length));
@@ -217,10 +255,26 @@ export class VhdxDisk extends ImageDisk implements VirtualDisk {
     return this.bitmaps;
   }
 
-  /** @inheritDoc */
-  async write(offset: number, data: Uint8Array): Promise<void> {
-    this.checkWritable();
-    checkRange(offset, data.byteLength, this.virtualSize, this.logicalSectorSize);
+  /**
+   * Not `async`: once the session is open, a write inside one fully present block with the lock
+   * free is the file's own write under the shared lock (the hot path); anything else (allocation,
+   * several blocks) takes `writeSlow`. Failed checks reject.
+   * @inheritDoc
+   */
+  write(offset: number, data: Uint8Array): Promise<void> {
+    try {
+      this.checkWritable();
+      checkRange(offset, data.byteLength, this.virtualSize, this.logicalSectorSize);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const at = this.session === null ? -1 : this.presentExtentShared(offset, data.byteLength);
+    if (at < 0) return this.writeSlow(offset, data);
+    return this.file.write(at, data).then(this.releaseSharedAfter, this.releaseSharedAfterFailure);
+  }
+
+  /** Writes any range, allocating as needed (range checked). */
+  private async writeSlow(offset: number, data: Uint8Array): Promise<void> {
     if (this.session === null) await this.lock.exclusively(() => this.beginSessionUnchecked());
     await this.lock.acquireShared();
     let shared = true;

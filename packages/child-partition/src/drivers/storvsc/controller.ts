@@ -148,8 +148,7 @@ export class StorvscController {
     for (const candidate of STORVSC_NEGOTIABLE_VERSIONS) {
       const packet = vstorPacket(VstorOperation.queryProtocolVersion, VstorFlags.requestCompletion);
       encodeProtocolVersion(packet, candidate);
-      const reply = checkReply(await channel.request(packet), 'QUERY_PROTOCOL_VERSION');
-      const status = statusOf(reply);
+      const status = replyStatus(await channel.request(packet), 'QUERY_PROTOCOL_VERSION');
       if (status === VstorStatus.success) {
         version = candidate;
         break;
@@ -201,14 +200,15 @@ export class StorvscController {
    * Runs one SCSI command and fails unless it completed GOOD.
    * @throws {ScsiCommandError} with the SRB status, SCSI status and sense
    */
-  async command(lun: number, cdb: Uint8Array, data: SrbData): Promise<SrbResult> {
-    const result = await this.execute(lun, cdb, data);
-    if ((result.srbStatus & SrbStatus.STATUS_MASK) !== SrbStatus.success || result.scsiStatus !== ScsiStatus.good) {
-      const sense = result.sense;
-      const has = sense.length > FixedSense.ascq;
-      throw new ScsiCommandError(cdb[0]!, result.srbStatus, result.scsiStatus, has ? sense[FixedSense.senseKey]! & 0x0f : undefined, has ? sense[FixedSense.asc] : undefined, has ? sense[FixedSense.ascq] : undefined);
-    }
-    return result;
+  command(lun: number, cdb: Uint8Array, data: SrbData): Promise<SrbResult> {
+    return this.execute(lun, cdb, data).then((result) => {
+      if ((result.srbStatus & SrbStatus.STATUS_MASK) !== SrbStatus.success || result.scsiStatus !== ScsiStatus.good) {
+        const sense = result.sense;
+        const has = sense.length > FixedSense.ascq;
+        throw new ScsiCommandError(cdb[0]!, result.srbStatus, result.scsiStatus, has ? sense[FixedSense.senseKey]! & 0x0f : undefined, has ? sense[FixedSense.asc] : undefined, has ? sense[FixedSense.ascq] : undefined);
+      }
+      return result;
+    });
   }
 
   /**
@@ -216,15 +216,37 @@ export class StorvscController {
    * @throws {StorvscProtocolError} when the VSP refuses the packet itself
    * @throws {GuestChannelClosedError} when the channel closes first
    */
-  async execute(lun: number, cdb: Uint8Array, data: SrbData): Promise<SrbResult> {
+  execute(lun: number, cdb: Uint8Array, data: SrbData): Promise<SrbResult> {
     // A free slot is taken without a promise (the common case); otherwise wait in line.
-    if (this.inFlight < StorvscProtocol.MAX_IN_FLIGHT) this.inFlight++;
-    else await this.waitForSlot();
+    if (this.inFlight < StorvscProtocol.MAX_IN_FLIGHT) {
+      this.inFlight++;
+      return this.executeHoldingSlot(lun, cdb, data);
+    }
+    return this.waitForSlot().then(() => this.executeHoldingSlot(lun, cdb, data));
+  }
+
+  /** Sends the SRB (again while BUSY) and gives the slot back when it settles. */
+  private executeHoldingSlot(lun: number, cdb: Uint8Array, data: SrbData): Promise<SrbResult> {
+    return this.executeOnce(lun, cdb, data).then(
+      (result) => {
+        if (isBusy(result)) return this.retryBusy(lun, cdb, data);
+        this.giveSlot();
+        return result;
+      },
+      (error: unknown) => {
+        this.giveSlot();
+        throw error;
+      },
+    );
+  }
+
+  /** The target answered BUSY: retry after a turn of the event loop, up to {@link BUSY_RETRIES} times. */
+  private async retryBusy(lun: number, cdb: Uint8Array, data: SrbData): Promise<SrbResult> {
     try {
-      for (let attempt = 0; ; attempt++) {
-        const result = await this.executeOnce(lun, cdb, data);
-        if ((result.srbStatus & SrbStatus.STATUS_MASK) !== SrbStatus.busy || attempt >= BUSY_RETRIES) return result;
+      for (let attempt = 1; ; attempt++) {
         await new Promise<void>((resolve) => setImmediate(resolve));
+        const result = await this.executeOnce(lun, cdb, data);
+        if (!isBusy(result) || attempt >= BUSY_RETRIES) return result;
       }
     } finally {
       this.giveSlot();
@@ -269,8 +291,7 @@ export class StorvscController {
    * {@link IN_PLACE}) `buffer` is the caller's own array, or it is sliced out.
    */
   private complete(reply: Uint8Array, buffer: Uint8Array | undefined, into?: Uint8Array | typeof IN_PLACE): SrbResult {
-    checkReply(reply, 'EXECUTE_SRB');
-    const status = statusOf(reply);
+    const status = replyStatus(reply, 'EXECUTE_SRB');
     const fields = readScsiRequest(reply, 0, false);
     if (!('srbStatus' in fields)) throw new StorvscProtocolError('EXECUTE_SRB', status, 'unreadable completion');
     if (status !== VstorStatus.success) throw new StorvscProtocolError('EXECUTE_SRB', status, `SRB status 0x${fields.srbStatus.toString(16)}`);
@@ -298,6 +319,10 @@ export class StorvscController {
 
 const EMPTY = new Uint8Array(0);
 
+function isBusy(result: SrbResult): boolean {
+  return (result.srbStatus & SrbStatus.STATUS_MASK) === SrbStatus.busy;
+}
+
 /** `complete`'s marker: the data landed in the caller's own array (a DMA buffer). */
 const IN_PLACE = Symbol('in place');
 
@@ -315,20 +340,20 @@ function copyInto(target: Uint8Array, source: Uint8Array): Uint8Array {
 
 /** Sends a header-only init packet and checks its answer. */
 async function step(channel: GuestChannel, operation: number, name: string): Promise<Uint8Array> {
-  const reply = checkReply(await channel.request(vstorPacket(operation, VstorFlags.requestCompletion)), name);
-  const status = statusOf(reply);
+  const reply = await channel.request(vstorPacket(operation, VstorFlags.requestCompletion));
+  const status = replyStatus(reply, name);
   if (status !== VstorStatus.success) throw new StorvscProtocolError(name, status, 'refused');
   return reply;
 }
 
-/** @throws {StorvscProtocolError} when the answer is not a 64-byte COMPLETE_IO */
-function checkReply(reply: Uint8Array, name: string): Uint8Array {
+/**
+ * The status of a COMPLETE_IO answer (one DataView per answer).
+ * @throws {StorvscProtocolError} when the answer is not a 64-byte COMPLETE_IO
+ */
+function replyStatus(reply: Uint8Array, name: string): number {
   if (reply.length < VstorPacket.SIZE) throw new StorvscProtocolError(name, VstorStatus.unsuccessful, `answer of ${reply.length} bytes`);
-  const operation = new DataView(reply.buffer, reply.byteOffset, reply.length).getUint32(VstorPacket.operation, true);
+  const view = new DataView(reply.buffer, reply.byteOffset, reply.length);
+  const operation = view.getUint32(VstorPacket.operation, true);
   if (operation !== VstorOperation.completeIo) throw new StorvscProtocolError(name, VstorStatus.unsuccessful, `answer with operation ${operation}`);
-  return reply;
-}
-
-function statusOf(reply: Uint8Array): number {
-  return new DataView(reply.buffer, reply.byteOffset, reply.length).getUint32(VstorPacket.status, true);
+  return view.getUint32(VstorPacket.status, true);
 }

@@ -92,15 +92,14 @@ export class GuestDisk {
    * @throws {DiskRequestError} when the range is not whole blocks
    * @throws {ScsiCommandError} with the target's sense (e.g. LBA OUT OF RANGE, MEDIUM ERROR)
    */
-  async readInto(offset: number, target: Uint8Array): Promise<void> {
+  readInto(offset: number, target: Uint8Array): Promise<void> {
+    // Not `async`: one transfer (the common case) is one promise chain; a bad range rejects.
     const length = target.length;
-    this.check(offset, length);
-    if (length === 0) return;
-    if (length <= this.maxPiece) {
-      await this.readPiece(offset, target);
-      return;
-    }
-    await Promise.all(this.pieces(offset, length).map(([at, size]) => this.readPiece(at, target.subarray(at - offset, at - offset + size))));
+    const bad = this.problem(offset, length);
+    if (bad !== undefined) return Promise.reject(bad);
+    if (length === 0) return Promise.resolve();
+    if (length <= this.maxPiece) return this.readPiece(offset, target);
+    return Promise.all(this.pieces(offset, length).map(([at, size]) => this.readPiece(at, target.subarray(at - offset, at - offset + size)))).then(NOTHING);
   }
 
   /**
@@ -109,26 +108,26 @@ export class GuestDisk {
    * @throws {DiskRequestError} when the range is not whole blocks
    * @throws {ScsiCommandError} with the target's sense (e.g. WRITE PROTECTED, SPACE ALLOCATION FAILED)
    */
-  async write(offset: number, data: Uint8Array): Promise<void> {
+  write(offset: number, data: Uint8Array): Promise<void> {
+    // Not `async`, as `readInto`.
     const length = data.length;
-    this.check(offset, length);
-    if (length === 0) return;
-    if (length <= this.maxPiece) {
-      await this.controller.command(this.lun, this.rw(ScsiOp.write16, offset, length), { direction: 'out', data });
-      return;
-    }
-    await Promise.all(
+    const bad = this.problem(offset, length);
+    if (bad !== undefined) return Promise.reject(bad);
+    if (length === 0) return Promise.resolve();
+    if (length <= this.maxPiece) return this.controller.command(this.lun, this.rw(ScsiOp.write16, offset, length), { direction: 'out', data }).then(NOTHING);
+    return Promise.all(
       this.pieces(offset, length).map(([at, size]) =>
         this.controller.command(this.lun, this.rw(ScsiOp.write16, at, size), { direction: 'out', data: data.subarray(at - offset, at - offset + size) }),
       ),
-    );
+    ).then(NOTHING);
   }
 
   /** One READ (16) of `into.length` bytes (at most one transfer) at `offset` into `into`. */
-  private async readPiece(offset: number, into: Uint8Array): Promise<void> {
+  private readPiece(offset: number, into: Uint8Array): Promise<void> {
     const size = into.length;
-    const { transferred } = await this.controller.command(this.lun, this.rw(ScsiOp.read16, offset, size), { direction: 'in', length: size, into });
-    if (transferred !== size) throw new DiskRequestError(`short read: ${transferred} of ${size} bytes at ${offset}`);
+    return this.controller.command(this.lun, this.rw(ScsiOp.read16, offset, size), { direction: 'in', length: size, into }).then(({ transferred }) => {
+      if (transferred !== size) throw new DiskRequestError(`short read: ${transferred} of ${size} bytes at ${offset}`);
+    });
   }
 
   /**
@@ -186,20 +185,44 @@ export class GuestDisk {
     return pieces;
   }
 
-  /** A READ (16) or WRITE (16) CDB for `size` bytes at byte `offset`. */
+  /**
+   * A READ (16) or WRITE (16) CDB for `size` bytes at byte `offset`: big-endian LBA in bytes 2-9,
+   * block count in 10-13, written bytewise (no DataView or BigInt per request). The LBA is below
+   * 2^53 (a safe integer), so its top 32 bits come from one division.
+   */
   private rw(opcode: number, offset: number, size: number): Uint8Array {
     const cdb = new Uint8Array(16);
-    const v = new DataView(cdb.buffer);
+    const lba = offset / this.blockSize;
+    const blocks = size / this.blockSize;
     cdb[0] = opcode;
-    v.setBigUint64(2, BigInt(offset / this.blockSize));
-    v.setUint32(10, size / this.blockSize);
+    putU32(cdb, 2, Math.floor(lba / 2 ** 32));
+    putU32(cdb, 6, lba >>> 0);
+    putU32(cdb, 10, blocks);
     return cdb;
   }
 
   /** @throws {DiskRequestError} */
   private check(offset: number, length: number): void {
-    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset % this.blockSize !== 0 || length % this.blockSize !== 0) {
-      throw new DiskRequestError(`[${String(offset)}, +${String(length)}) is not whole ${this.blockSize}-byte blocks`);
-    }
+    const bad = this.problem(offset, length);
+    if (bad !== undefined) throw bad;
   }
+
+  /** Why `[offset, +length)` is not a request (not whole blocks, negative), or undefined. */
+  private problem(offset: number, length: number): DiskRequestError | undefined {
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset % this.blockSize !== 0 || length % this.blockSize !== 0) {
+      return new DiskRequestError(`[${String(offset)}, +${String(length)}) is not whole ${this.blockSize}-byte blocks`);
+    }
+    return undefined;
+  }
+}
+
+/** Drops a result: the promise of a request that resolves with nothing. */
+function NOTHING(): void {}
+
+/** Writes `value` (a u32) big-endian at `at`. */
+function putU32(bytes: Uint8Array, at: number, value: number): void {
+  bytes[at] = value >>> 24;
+  bytes[at + 1] = (value >>> 16) & 0xff;
+  bytes[at + 2] = (value >>> 8) & 0xff;
+  bytes[at + 3] = value & 0xff;
 }

@@ -182,6 +182,42 @@ describe('ChannelEndpoint', () => {
     expect(hostIrq.sequence()).toBe(before);
   });
 
+  it('waitAsync with polling finds a packet written during the poll: no signal, no sleep', async () => {
+    const region = ChannelRegion.allocate(8192);
+    region.initialize();
+    const guestIrq = Doorbell.create();
+    const hostIrq = Doorbell.create();
+    const guest = new ChannelEndpoint(region, 'guest', { interrupt: guestIrq, signalPeer: () => hostIrq.ring(), spinMicros: 0 });
+    const host = new ChannelEndpoint(region, 'host', { interrupt: hostIrq, signalPeer: () => guestIrq.ring(), spinMicros: 0, pollMicros: 200_000 });
+    host.drain(() => {}); // masked, as after a batch
+    host.haltPoll!.windowUs = 200_000; // as grown by a busy exchange
+    const waiting = host.waitAsync({ packets: true });
+    // The writer runs on a later turn of the event loop, while the host polls.
+    await new Promise((resolve) => setImmediate(resolve));
+    guest.outgoing.writeInband(Uint8Array.of(5), 5n);
+    expect(guest.flush()).toBe(false); // still masked: no interrupt needed
+    expect(await waiting).toBe(true);
+    expect(host.counters.sleeps).toBe(0);
+    expect(host.counters.pollHits).toBe(1);
+    expect(guest.counters.signalsSent).toBe(0);
+  });
+
+  it('waitAsync with polling stops polling when its interrupt is rung, and sleeps after the window', async () => {
+    const region = ChannelRegion.allocate(8192);
+    region.initialize();
+    const hostIrq = Doorbell.create();
+    const host = new ChannelEndpoint(region, 'host', { interrupt: hostIrq, signalPeer: () => {}, spinMicros: 0, pollMicros: 200_000 });
+    host.haltPoll!.windowUs = 200_000;
+    const waiting = host.waitAsync({ packets: true });
+    await new Promise((resolve) => setImmediate(resolve));
+    hostIrq.ring(); // a local owner wakes the loop (to stop it)
+    expect(await waiting).toBe(false);
+    expect(host.counters.pollHits).toBe(0);
+    const quick = new ChannelEndpoint(region, 'host', { interrupt: Doorbell.create(), signalPeer: () => {}, spinMicros: 0, pollMicros: 1 });
+    expect(await quick.waitAsync({ packets: true }, 5)).toBe(false); // polled 1 us, slept, timed out
+    expect(quick.counters.sleeps).toBe(1);
+  });
+
   it('waitAsync times out on an empty ring', async () => {
     const { host } = channel();
     expect(await host.waitAsync({ packets: true }, 0)).toBe(false);

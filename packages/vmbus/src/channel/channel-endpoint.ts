@@ -17,6 +17,7 @@ import type { IncomingPacket } from '../ring/incoming-packet.ts';
 import { OutgoingRing } from '../ring/outgoing-ring.ts';
 import type { Interrupt } from '../ring/doorbell.ts';
 import type { ChannelRings, ChannelSide } from './channel-region.ts';
+import { HaltPoll } from './halt-poll.ts';
 
 /** Options of a {@link ChannelEndpoint}. */
 export interface ChannelEndpointOptions extends IncomingRingOptions {
@@ -24,8 +25,15 @@ export interface ChannelEndpointOptions extends IncomingRingOptions {
   readonly interrupt: Interrupt;
   /** Raises the peer's interrupt (rings its doorbell, or issues HvSignalEvent). */
   readonly signalPeer: () => void;
-  /** How long to poll before sleeping, in microseconds (default 50; 0 sleeps at once). */
+  /** How long `wait` polls before sleeping, in microseconds (default 50; 0 sleeps at once). */
   readonly spinMicros?: number;
+  /**
+   * The longest window `waitAsync` polls for packets before it sleeps, in microseconds (default 0:
+   * never). The window adapts (halt-poll.ts); polling looks once per microtask turn, so the
+   * thread's own work (replies that make the peer's next packets) runs in between, and yields to
+   * the event loop every millisecond.
+   */
+  readonly pollMicros?: number;
 }
 
 /** What a wait is for: packets to read, or `space` free bytes to write (0 = not waiting for space). */
@@ -40,18 +48,27 @@ export interface EndpointCounters {
   signalsSent: number;
   /** Times this party went to sleep. */
   sleeps: number;
+  /** Times a poll before sleeping found packets (a sleep and a signal saved). */
+  pollHits: number;
 }
 
 const DEFAULT_SPIN_MICROS = 50;
+/** The longest a poll keeps the thread's event loop from its other tasks (it yields after), ms. */
+const POLL_SLICE_MS = 1;
+/** Looks between two reads of the clock while polling. */
+const LOOKS_PER_CLOCK = 8;
 
 /** One party's end of a channel. */
 export class ChannelEndpoint {
   readonly outgoing: OutgoingRing;
   readonly incoming: IncomingRing;
   readonly interrupt: Interrupt;
-  readonly counters: EndpointCounters = { signalsSent: 0, sleeps: 0 };
+  readonly counters: EndpointCounters = { signalsSent: 0, sleeps: 0, pollHits: 0 };
   private readonly signalPeer: () => void;
   private readonly spinMs: number;
+  /** Adaptive polling of `waitAsync` for packets (undefined: off). */
+  readonly haltPoll: HaltPoll | undefined;
+  private yieldAt = 0;
 
   /**
    * Opens `side`'s end of `region`: the guest writes the send ring and reads the receive ring,
@@ -65,6 +82,8 @@ export class ChannelEndpoint {
     this.interrupt = options.interrupt;
     this.signalPeer = options.signalPeer;
     this.spinMs = (options.spinMicros ?? DEFAULT_SPIN_MICROS) / 1000;
+    const pollMicros = options.pollMicros ?? 0;
+    this.haltPoll = pollMicros > 0 ? new HaltPoll(pollMicros) : undefined;
   }
 
   /** Publishes written packets; signals the peer if it may be asleep. Returns whether it did. */
@@ -118,12 +137,49 @@ export class ChannelEndpoint {
   async waitAsync(what: WaitFor, timeoutMs = Infinity): Promise<boolean> {
     this.flush();
     this.release();
-    if (this.spin(what)) return true;
+    const poll = what.packets ? this.haltPoll : undefined;
+    if (poll && poll.windowUs > 0) {
+      const rung = this.interrupt.sequence();
+      if (await this.poll(what, poll.windowUs, rung)) {
+        poll.hit();
+        this.counters.pollHits++;
+        return true;
+      }
+      // Rung while polling: return as a wake-up would (the owner re-checks its own state).
+      if (this.interrupt.sequence() !== rung) return this.ready(what);
+    }
     const seen = this.interrupt.sequence();
     if (this.arm(what)) return true;
     this.counters.sleeps++;
+    const slept = poll ? performance.now() : 0;
     await this.interrupt.waitAsync(seen, timeoutMs);
+    if (poll) poll.slept((performance.now() - slept) * 1000);
     return this.ready(what);
+  }
+
+  /**
+   * Looks for `what` with the mask still set (the peer need not signal) for up to `windowUs`, once
+   * per microtask turn, yielding to the event loop every POLL_SLICE_MS. Stops early when the
+   * interrupt is rung (a local owner waking the loop, for example to stop it).
+   */
+  private async poll(what: WaitFor, windowUs: number, rung: number): Promise<boolean> {
+    let now = performance.now();
+    const until = now + windowUs / 1000;
+    if (this.yieldAt < now) this.yieldAt = now + POLL_SLICE_MS;
+    for (let look = 1; ; look++) {
+      if (this.ready(what)) return true;
+      if (this.interrupt.sequence() !== rung) return false;
+      if (look % LOOKS_PER_CLOCK === 0) {
+        now = performance.now();
+        if (now >= until) return false;
+        if (now >= this.yieldAt) {
+          await new Promise((resolve) => setImmediate(resolve));
+          this.yieldAt = performance.now() + POLL_SLICE_MS;
+          continue;
+        }
+      }
+      await null;
+    }
   }
 
   private commit(shouldSignal: boolean): boolean {

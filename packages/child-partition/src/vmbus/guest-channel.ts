@@ -52,6 +52,7 @@ export class GuestChannel {
     reject: (error: Error) => void;
   }[] = [];
   private closed = false;
+  private flushQueued = false;
   private readonly loop: Promise<void>;
 
   constructor(
@@ -107,7 +108,7 @@ export class GuestChannel {
   private async sendGpaDirect(ranges: readonly OutgoingGpaRange[], payload: Uint8Array, transactionId: number): Promise<void> {
     if (this.closed) throw new GuestChannelClosedError(this.id);
     if (this.queued.length === 0 && this.endpoint.outgoing.writeGpaDirect(ranges, payload, transactionId, true).ok) {
-      this.endpoint.flush();
+      this.flushSoon();
       return;
     }
     await new Promise<void>((resolve, reject) => {
@@ -125,7 +126,7 @@ export class GuestChannel {
     if (this.closed) throw new GuestChannelClosedError(this.id);
     // Fast path: nobody is queued and the packet fits.
     if (this.queued.length === 0 && this.endpoint.outgoing.writeInband(payload, transactionId, completionRequested).ok) {
-      this.endpoint.flush();
+      this.flushSoon();
       return;
     }
     // Otherwise wait in line: packets leave in the order `send` was called.
@@ -134,6 +135,22 @@ export class GuestChannel {
       if (this.queued.length === 1) void this.pump();
     });
   }
+
+  /**
+   * Publishes what was written once the current burst of sends is over: on a microtask, which
+   * runs after the sends already queued in this turn (a completion batch resumes every waiting
+   * sender in lockstep), so a burst costs one flush and at most one signal (Linux's `xmit_more`).
+   */
+  private flushSoon(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    queueMicrotask(this.flushNow);
+  }
+
+  private readonly flushNow = (): void => {
+    this.flushQueued = false;
+    if (!this.closed) this.endpoint.flush();
+  };
 
   /** Writes queued packets in order, waiting for ring space (pending_send_sz) when full. */
   private async pump(): Promise<void> {

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CALL_SHAPES, HvCallCode } from '../abi/call-codes.ts';
+import { directEventCellBytes } from '../abi/direct-events.ts';
 import { PARTITION_ID_SELF } from '../abi/ids.ts';
 import { HvPartitionProperty, HvPrivilege } from '../abi/partition.ts';
 import { HvRegister } from '../abi/registers.ts';
@@ -83,6 +84,44 @@ describe('privileges and isolation', () => {
     // The root cannot connect B to ports made for A.
     expect(hc.connectPort(b.partition.id, 1, m.root.id, 10, 'message')).toBe(HvStatus.ACCESS_DENIED);
     expect(a.vp.ctx.hypercalls.postMessage(1, 1, new Uint8Array(1))).toBe(HvStatus.SUCCESS);
+  });
+
+  it('hypervisor mail never hands a child memory: only signal cells of its own connections and cells that target it', () => {
+    const m = testMachine();
+    enableSynic(m.rootVp);
+    const a = makeChild(m);
+    const b = makeChild(m);
+    enableSynic(a.vp);
+    const hc = m.rootVp.ctx.hypercalls;
+    // The root listens directly on an event port for A; A listens directly on one for the root.
+    expect(m.rootVp.ctx.hypercalls.enableDirectEvents(true)).toBe(HvStatus.SUCCESS);
+    expect(a.vp.ctx.hypercalls.enableDirectEvents(true)).toBe(HvStatus.SUCCESS);
+    expect(hc.createPort(m.root.id, 11, a.partition.id, { type: 'event', sint: 3, vp: 0, flagCount: 1 })).toBe(HvStatus.SUCCESS);
+    expect(hc.connectPort(a.partition.id, 2, m.root.id, 11, 'event')).toBe(HvStatus.SUCCESS);
+    expect(hc.createPort(a.partition.id, 5, m.root.id, { type: 'event', sint: 2, vp: 0, flagCount: 2048 })).toBe(HvStatus.SUCCESS);
+    expect(hc.connectPort(m.root.id, 7, a.partition.id, 5, 'event')).toBe(HvStatus.SUCCESS);
+    expect(m.rootVp.ctx.hypercalls.signalEvent(7, 3)).toBe(HvStatus.SUCCESS); // makes A's cell
+    const mailed: unknown[] = [];
+    for (const child of [a, b]) {
+      const inner = child.vp.vp.mailbox!;
+      child.vp.vp.mailbox = (message) => {
+        mailed.push(message);
+        inner(message);
+      };
+    }
+    for (const child of [a, b]) {
+      const c = child.vp.ctx.hypercalls;
+      for (let id = 0; id < 8; id++) c.getSignalCell(id);
+      c.getDirectEventCells();
+      for (const target of [m.root.id, a.partition.id, b.partition.id]) c.getChildMemory(target);
+    }
+    const memories = [m.root, a.partition, b.partition].map((p) => p.memory!.buffer);
+    const buffers = mailed.flatMap((body) => Object.values(body as object).flatMap((v) => (Array.isArray(v) ? v.flatMap((x) => Object.values(x as object)) : [v]))).filter((v) => v instanceof SharedArrayBuffer);
+    expect(buffers.length).toBe(2); // A's signal cell for connection 2, and the cell of A's own port 5
+    for (const buffer of buffers) {
+      expect(memories).not.toContain(buffer);
+      expect(buffer.byteLength).toBeLessThanOrEqual(directEventCellBytes(2048));
+    }
   });
 
   it('no call returns memory: outputs are ids, counts and register values, and the VP page stays the VP’s own', () => {

@@ -36,6 +36,29 @@ export function directEventCellBytes(flagCount: number): number {
   return DirectEventCellLayout.FLAGS + Math.ceil(flagCount / 32) * 4;
 }
 
+/**
+ * Takes the flags waiting in a cell: clears SUMMARY (first, so a signal that lands meanwhile sets it
+ * again and wakes the reader once more), then exchanges each flag word with 0 and passes its bits
+ * to `visit(firstFlag, bits)`, keeping only bits below `flagCount` (the rest are a hostile
+ * signaller's). Returns whether any flag was taken. Used by the target VP and by the hypervisor
+ * when it revokes a cell.
+ */
+export function takeCellFlags(words: Int32Array, flagCount: number, visit: (firstFlag: number, bits: number) => void): boolean {
+  const flagsWord = DirectEventCellLayout.FLAGS >> 2;
+  Atomics.store(words, DirectEventCellLayout.SUMMARY >> 2, 0);
+  let any = false;
+  for (let w = 0; w * 32 < flagCount; w++) {
+    if (Atomics.load(words, flagsWord + w) === 0) continue;
+    let bits = Atomics.exchange(words, flagsWord + w, 0);
+    const live = flagCount - w * 32;
+    if (live < 32) bits &= (1 << live) - 1;
+    if (bits === 0) continue;
+    any = true;
+    visit(w * 32, bits);
+  }
+  return any;
+}
+
 /** The `kind` of the mail carrying a signal cell to the signalling VP (ViridianGetSignalCell). */
 export const SIGNAL_CELL_MAIL = 'viridian-signal-cell';
 /** The `kind` of the mail carrying a VP's direct event cells to it (ViridianGetDirectEventCells). */

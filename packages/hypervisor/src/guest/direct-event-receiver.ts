@@ -10,7 +10,7 @@
  * and one that keeps waking with nothing in it (a storm) is left alone for a millisecond, so a
  * signaller cannot starve the event loop.
  */
-import { DIRECT_EVENT_CELLS_MAIL, DirectEventCellLayout, directEventCellBytes, type DirectEventCellInfo, type DirectEventCellsMail } from '../abi/direct-events.ts';
+import { DIRECT_EVENT_CELLS_MAIL, DirectEventCellLayout, directEventCellBytes, takeCellFlags, type DirectEventCellInfo, type DirectEventCellsMail } from '../abi/direct-events.ts';
 import { SiefLayout, SINT_COUNT } from '../abi/synic.ts';
 import { HvStatus } from '../abi/status.ts';
 import { VpPageLayout } from '../abi/vp-page.ts';
@@ -19,7 +19,6 @@ import type { SynicClient } from './synic-client.ts';
 
 const GENERATION = VpPageLayout.DIRECT_EVENTS_GENERATION >> 2;
 const SUMMARY = DirectEventCellLayout.SUMMARY >> 2;
-const FLAGS_WORD = DirectEventCellLayout.FLAGS >> 2;
 /** Wakes handled back to back on one cell before yielding to the event loop. */
 const DRAINS_PER_TURN = 16;
 /** Empty wakes in a row (SUMMARY set, no flag behind it) after which a cell is treated as a storm. */
@@ -147,18 +146,6 @@ export class DirectEventReceiver {
 
   /** Moves the cell's flags into the SIEF page; true if any was set. */
   private drain(cell: WatchedCell): boolean {
-    Atomics.store(cell.words, SUMMARY, 0);
-    let any = false;
-    const count = cell.flagCount;
-    for (let w = 0; w * 32 < count; w++) {
-      if (Atomics.load(cell.words, FLAGS_WORD + w) === 0) continue;
-      let bits = Atomics.exchange(cell.words, FLAGS_WORD + w, 0);
-      const live = count - w * 32;
-      if (live < 32) bits &= (1 << live) - 1;
-      if (bits === 0) continue;
-      any = true;
-      this.synic.setEventFlags(cell.sint, cell.baseFlag + w * 32, bits);
-    }
-    return any;
+    return takeCellFlags(cell.words, cell.flagCount, (firstFlag, bits) => this.synic.setEventFlags(cell.sint, cell.baseFlag + firstFlag, bits));
   }
 }

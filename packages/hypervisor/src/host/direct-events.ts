@@ -10,14 +10,12 @@
  * delivered as if the signaller had made the hypercall.
  */
 import { ANY_VP } from '../abi/ids.ts';
-import { DirectEventCellLayout, directEventCellBytes, type DirectEventCellInfo } from '../abi/direct-events.ts';
+import { directEventCellBytes, takeCellFlags, type DirectEventCellInfo } from '../abi/direct-events.ts';
 import { HvStatus } from '../abi/status.ts';
 import { VpPageLayout } from '../abi/vp-page.ts';
 import type { HypervisorCore } from './core.ts';
 import type { Port } from './ports.ts';
 import type { Vp } from './vp.ts';
-
-const FLAGS_WORD = DirectEventCellLayout.FLAGS >> 2;
 
 /** One port's cell. */
 export class DirectEventCell {
@@ -40,17 +38,9 @@ export class DirectEventCell {
 
   /** Takes the flags still waiting in the cell (only bits below the port's flag count). */
   takeFlags(visit: (flag: number) => void): void {
-    const count = this.port.info.flagCount;
-    Atomics.store(this.words, DirectEventCellLayout.SUMMARY >> 2, 0);
-    for (let w = 0; w * 32 < count; w++) {
-      let bits = Atomics.exchange(this.words, FLAGS_WORD + w, 0);
-      while (bits !== 0) {
-        const bit = 31 - Math.clz32(bits);
-        bits &= ~(1 << bit);
-        const flag = w * 32 + bit;
-        if (flag < count) visit(flag);
-      }
-    }
+    takeCellFlags(this.words, this.port.info.flagCount, (firstFlag, bits) => {
+      for (; bits !== 0; bits &= bits - 1) visit(firstFlag + 31 - Math.clz32(bits & -bits));
+    });
   }
 }
 

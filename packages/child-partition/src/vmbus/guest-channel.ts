@@ -5,6 +5,9 @@
  * (a packet that asks for a completion, and the promise of that completion) and
  * {@link GuestChannel.send}.
  *
+ * A primary channel's sub-channels (more queues to the same device, `guest-subchannels.ts`) are in
+ * {@link GuestChannel.subChannels}.
+ *
  * The loop follows the VMBus discipline of `ChannelEndpoint`: drain a batch with the interrupt
  * masked, release it (one signal at most), unmask, re-check, sleep on the event loop. A full
  * outgoing ring makes the sender wait for space (pending_send_sz), never spin.
@@ -24,6 +27,7 @@ import {
   type OutgoingGpaRange,
 } from '@viridian/vmbus';
 import { GuestChannelClosedError } from '../errors.ts';
+import { SubChannelList } from './guest-subchannels.ts';
 
 /** A packet the host sent that no request waits for (copied out of the ring). */
 export interface UnsolicitedPacket {
@@ -36,6 +40,8 @@ const BATCH = 64;
 
 export class GuestChannel {
   readonly endpoint: ChannelEndpoint;
+  /** This primary channel's open sub-channels (empty for a sub-channel); ends when it closes. */
+  readonly subChannels: SubChannelList;
   /** Packets from the host that are not completions of this guest's requests. */
   readonly unsolicited$ = new Subject<UnsolicitedPacket>();
   private readonly interrupt = new LocalInterrupt();
@@ -62,9 +68,17 @@ export class GuestChannel {
     signalHost: () => void,
     /** Freed when the channel is torn down: the pages of its rings. */
     readonly ringPages: { readonly firstPfn: number; readonly count: number },
+    /** Closes the channel with the host (the VMBus's `closeChannel`), for {@link GuestChannel.shutdown}. */
+    private readonly closeWithHost?: () => Promise<void>,
   ) {
     this.endpoint = new ChannelEndpoint(rings, 'guest', { interrupt: this.interrupt, signalPeer: signalHost, spinMicros: 0 });
+    this.subChannels = new SubChannelList(id);
     this.loop = this.read();
+  }
+
+  /** 0 for a primary channel; 1 up for a sub-channel. */
+  get subChannelIndex(): number {
+    return this.offer.subChannelIndex;
   }
 
   /** Requests in flight. */
@@ -81,7 +95,13 @@ export class GuestChannel {
     const transactionId = this.nextTransactionId++;
     if (this.nextTransactionId > Number.MAX_SAFE_INTEGER) this.nextTransactionId = 1;
     const done = new Promise<Uint8Array>((resolve, reject) => this.pending.set(transactionId, { resolve, reject }));
-    await this.send(payload, transactionId, true);
+    try {
+      await this.send(payload, transactionId, true);
+    } catch (error) {
+      // Never sent: no completion will come, and nobody awaits `done` (no unhandled rejection later).
+      this.pending.delete(transactionId);
+      throw error;
+    }
     return done;
   }
 
@@ -181,7 +201,17 @@ export class GuestChannel {
     this.interrupt.ring();
   }
 
-  /** Stops the reader loop and fails requests still in flight. */
+  /**
+   * Closes the channel with the host, as a driver resetting its device does (Linux `vmbus_close`):
+   * its sub-channels first, then CLOSECHANNEL and the ring GPADL's teardown; requests in flight
+   * fail with {@link GuestChannelClosedError}. Resolves when the ring pages are free again.
+   */
+  async shutdown(): Promise<void> {
+    if (this.closeWithHost !== undefined) await this.closeWithHost();
+    else await this.close();
+  }
+
+  /** Stops the reader loop and fails requests still in flight (the VMBus calls it while closing). */
   async close(): Promise<void> {
     this.closed = true;
     this.interrupt.ring();
@@ -190,6 +220,7 @@ export class GuestChannel {
     for (const waiter of this.pending.values()) waiter.reject(new GuestChannelClosedError(this.id));
     this.pending.clear();
     this.unsolicited$.complete();
+    this.subChannels.end();
   }
 
   private async read(): Promise<void> {

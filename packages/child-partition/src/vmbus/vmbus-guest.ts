@@ -4,7 +4,8 @@
  * way Linux's `vmbus_open` does: allocate ring pages in the guest's own memory, clear both control
  * pages and set the pending-send-size feature, describe the pages in a GPADL, wait for
  * GPADL_CREATED, send OPENCHANNEL, wait for OPENCHANNEL_RESULT. Closing sends CLOSECHANNEL, tears
- * the GPADL down and frees the pages. Host messages come in through
+ * the GPADL down and frees the pages (a primary's sub-channels first). Sub-channel offers are
+ * handled here, not by the kernel's probing (`guest-subchannels.ts`). Host messages come in through
  * {@link VmbusGuest.handleMessage}, channel signals through {@link VmbusGuest.handleSignal}.
  */
 import { Subject, mergeMap, type Observable } from 'rxjs';
@@ -26,6 +27,7 @@ import {
 } from '@viridian/vmbus';
 import { GuestOutOfMemoryError, VmbusOperationError } from '../errors.ts';
 import { GuestChannel } from './guest-channel.ts';
+import { GuestSubChannels } from './guest-subchannels.ts';
 import type { GuestTransport } from './guest-transport.ts';
 
 /** Options of a {@link VmbusGuest}. */
@@ -52,7 +54,11 @@ export class VmbusGuest {
   readonly client: VmbusClient;
   private readonly events = new Subject<ClientEvent>();
   private readonly outbox: RetryingPostQueue<{ bytes: Uint8Array; connectionId: number; contact: boolean }>;
-  private readonly open = new Map<ChannelId, { channel: GuestChannel; gpadlId: GpadlId }>();
+  private readonly open = new Map<ChannelId, { channel: GuestChannel; gpadlId: GpadlId; sizes: RingSizes }>();
+  /** Closes in progress, by channel. */
+  private readonly closing = new Map<ChannelId, Promise<void>>();
+  /** Sub-channel offers and rescinds. */
+  readonly subChannels: GuestSubChannels;
 
   constructor(private readonly options: VmbusGuestOptions) {
     this.outbox = new RetryingPostQueue((m) => {
@@ -66,6 +72,15 @@ export class VmbusGuest {
       { send: (message, connectionId) => this.post(message, connectionId), emit: (event) => this.events.next(event) },
       options.maxVersion === undefined ? {} : { maxVersion: options.maxVersion },
     );
+    this.subChannels = new GuestSubChannels({
+      client: this.client,
+      openEntry: (id) => (this.closing.has(id) ? undefined : this.open.get(id)),
+      openChannel: (id, sizes) => this.openChannel(id, sizes),
+      closeChannel: (channel) => this.closeChannel(channel),
+      closeChannelId: (id) => this.closing.get(id) ?? (this.open.has(id) ? this.closeChannel(this.open.get(id)!.channel) : Promise.resolve()),
+    });
+    // First subscriber: sub-channel work starts before anyone else sees the event.
+    this.events.subscribe((event) => this.subChannels.onEvent(event));
   }
 
   /** Every client event (results, offers, rescinds, protocol errors). */
@@ -82,16 +97,16 @@ export class VmbusGuest {
     this.client.connect();
     const event = await delivered;
     if (event.kind === 'connectFailed') throw new VmbusOperationError('connect', 0, 'the host refused every VMBus version');
-    const offers = this.client.channelIds().map((id) => this.client.channel(id)!.offer);
+    const offers = this.client.channelIds().map((id) => this.client.channel(id)!.offer).filter((offer) => offer.subChannelIndex === 0);
     return { version: this.client.version!, offers };
   }
 
-  /** Offers added (hot add) and rescinded while running. */
+  /** Devices (primary channels) added (hot add) and rescinded while running; sub-channels are not devices. */
   get offerChanges$(): Observable<OfferChange> {
     return this.events.pipe(
       mergeMap((e): OfferChange[] => {
-        if (e.kind === 'offer' && !e.initial) return [{ kind: 'added', offer: e.offer }];
-        if (e.kind === 'rescinded') return [{ kind: 'rescinded', channel: e.channel }];
+        if (e.kind === 'offer' && !e.initial && e.offer.subChannelIndex === 0) return [{ kind: 'added', offer: e.offer }];
+        if (e.kind === 'rescinded' && !this.subChannels.isSubChannel(e.channel)) return [{ kind: 'rescinded', channel: e.channel }];
         return [];
       }),
     );
@@ -121,8 +136,10 @@ export class VmbusGuest {
         await this.teardown(id, gpadlId);
         throw new VmbusOperationError('open', result.status, `channel ${id}`);
       }
-      const channel = new GuestChannel(id, offer, region, () => this.options.transport.signalHost(offer.connectionId), { firstPfn, count });
-      this.open.set(id, { channel, gpadlId });
+      const channel: GuestChannel = new GuestChannel(id, offer, region, () => this.options.transport.signalHost(offer.connectionId), { firstPfn, count }, () =>
+        this.closeChannel(channel),
+      );
+      this.open.set(id, { channel, gpadlId, sizes });
       return channel;
     } catch (error) {
       this.options.pages.free(firstPfn, count);
@@ -130,10 +147,29 @@ export class VmbusGuest {
     }
   }
 
-  /** Closes an open channel: CLOSECHANNEL, GPADL teardown, pages freed. */
+  /**
+   * Closes an open channel: its open sub-channels first (Linux `vmbus_close`), then CLOSECHANNEL,
+   * GPADL teardown, pages freed. A second call waits for the first.
+   */
   async closeChannel(channel: GuestChannel): Promise<void> {
+    const inProgress = this.closing.get(channel.id);
+    if (inProgress !== undefined) return inProgress;
     const entry = this.open.get(channel.id);
-    if (entry === undefined) return;
+    if (entry?.channel !== channel) return;
+    const done = this.closeOpen(entry);
+    this.closing.set(channel.id, done);
+    try {
+      await done;
+    } finally {
+      this.closing.delete(channel.id);
+    }
+  }
+
+  private async closeOpen(entry: { channel: GuestChannel; gpadlId: GpadlId }): Promise<void> {
+    const channel = entry.channel;
+    await Promise.all(channel.subChannels.open.map((sub) => this.closeChannel(sub)));
+    const primary = this.client.channel(channel.id)?.primary;
+    if (primary !== undefined) this.open.get(primary)?.channel.subChannels.remove(channel);
     this.open.delete(channel.id);
     await channel.close();
     this.client.closeChannel(channel.id);

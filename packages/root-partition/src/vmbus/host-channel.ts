@@ -14,6 +14,10 @@
  * every I/O that finished in one event-loop turn go out together (one signal at most); a reply
  * that had to wait in the backlog wakes the loop, which writes it when the guest makes room.
  *
+ * Sub-channels (`host-subchannels.ts`): a primary's device asks for more queues with
+ * {@link HostChannel.offerSubChannels}; a sub-channel's own `HostChannel` says what it is
+ * ({@link HostChannel.primary}, {@link HostChannel.subChannelIndex}) and is served like any other.
+ *
  * A ring the guest corrupts stops this channel's service (OpenVMM's storvsp does the same): the
  * error is logged at a limited rate and counted; the root and every other channel go on.
  *
@@ -28,9 +32,10 @@
  *   its writer finds the ring full and waits.
  */
 import type { Logger } from 'pino';
-import { Subject } from 'rxjs';
+import { Subject, type Observable } from 'rxjs';
 import {
   ChannelEndpoint,
+  ChannelStateError,
   LocalInterrupt,
   PacketDescriptor,
   PacketType,
@@ -47,6 +52,16 @@ import {
 } from '@viridian/vmbus';
 import type { RateLimitedLog } from '../logging/rate-limited-log.ts';
 import type { ChannelHandler } from './vmbus-device.ts';
+
+/** What the VMBus host tells a channel about its place among sub-channels. */
+export interface HostChannelPlace {
+  /** The primary channel of a sub-channel; `undefined` for a primary. */
+  readonly primary: ChannelId | undefined;
+  /** 0 for a primary; 1 up for a sub-channel. */
+  readonly subChannelIndex: number;
+  /** Offers sub-channels of this (primary) channel; see {@link HostChannel.offerSubChannels}. */
+  readonly offerSubChannels?: (count: number) => Observable<HostChannel>;
+}
 
 /** Packets handled per batch before replies are published. */
 const BATCH = 64;
@@ -137,14 +152,38 @@ export class HostChannel {
   /** The service loop has ended: the rings are not touched again. */
   private ended = false;
 
+  /** The primary channel of this sub-channel; `undefined` for a primary channel. */
+  readonly primary: ChannelId | undefined;
+  /** 0 for a primary channel; 1 up for a sub-channel. */
+  readonly subChannelIndex: number;
+  private readonly offerSubs: ((count: number) => Observable<HostChannel>) | undefined;
+
   constructor(
     readonly id: ChannelId,
     private readonly rings: ChannelRings,
     signalGuest: () => void,
     readonly log: Logger,
     private readonly problems: RateLimitedLog,
+    place: HostChannelPlace = { primary: undefined, subChannelIndex: 0 },
   ) {
     this.endpoint = new ChannelEndpoint(rings, 'host', { interrupt: this.interrupt, signalPeer: signalGuest, spinMicros: 0 });
+    this.primary = place.primary;
+    this.subChannelIndex = place.subChannelIndex;
+    this.offerSubs = place.offerSubChannels;
+  }
+
+  /**
+   * Offers `count` sub-channels of this open primary channel to the guest (vmbus-wire.md §4.4):
+   * more queues for the same device, each with its own rings and interrupt. The device's `open` is
+   * called for each as the guest opens it (with {@link HostChannel.primary} set); the returned
+   * observable emits each opened sub-channel (replayed to late subscribers) and completes when this
+   * channel stops. Closing or rescinding this channel revokes them.
+   * @throws {ChannelStateError} when this is a sub-channel, not open, or not on a VMBus host
+   * @throws {InvalidArgumentError} when `count` is out of range (1..64 per primary)
+   */
+  offerSubChannels(count: number): Observable<HostChannel> {
+    if (this.offerSubs === undefined) throw new ChannelStateError(`channel ${this.id} cannot offer sub-channels`);
+    return this.offerSubs(count);
   }
 
   /** Replies to a request with a completion carrying `payload` (queued if the ring is full). */

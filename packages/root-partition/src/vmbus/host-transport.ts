@@ -14,4 +14,13 @@ export interface HostTransport {
   postMessage(bytes: Uint8Array, targetVp: number): boolean;
   /** Raises channel `channel`'s interrupt at the guest's VP `targetVp` (event flag = the channel id). */
   signalChannel(channel: ChannelId, targetVp: number): void;
+  /**
+   * Optional: makes the guest → host interrupt path of sub-channel `channel`, which its offer names
+   * as `connectionId` (the guest signals it there; the host then hears `channel`). Without it a
+   * sub-channel shares its primary's connection (`host-subchannels.ts`).
+   * @throws when the path cannot be made (the sub-channel is then withdrawn)
+   */
+  connectSubChannel?(channel: ChannelId, connectionId: number): void;
+  /** Removes what `connectSubChannel` made, once the sub-channel's id is released. */
+  disconnectSubChannel?(channel: ChannelId, connectionId: number): void;
 }

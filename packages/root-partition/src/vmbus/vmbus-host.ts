@@ -5,7 +5,13 @@
  * through the {@link HostTransport}, queued and retried when the guest's message buffers are
  * full. Devices ({@link VmbusDevice}) are offered with {@link VmbusHost.addDevice}; when the guest
  * opens one, its rings are mapped over the guest's GPADL (checked against guest memory) and the
- * device's handler is started on a {@link HostChannel}.
+ * device's handler is started on a {@link HostChannel}. A device serving an open primary can ask
+ * for sub-channels (`HostChannel.offerSubChannels`, `host-subchannels.ts`): each is offered,
+ * opened and served like a channel of its own, and revoked with its primary.
+ *
+ * The guest's memory can grow while it runs (hot add): before each guest message the server's idea
+ * of the guest's page count is refreshed from the buffer's current length, so GPADLs and contact
+ * pages are checked against the memory the guest has now.
  *
  * Every guest mistake the server reports is counted and logged at a limited rate; nothing a guest
  * sends throws out of here.
@@ -13,7 +19,10 @@
 import type { Logger } from 'pino';
 import { Subject, type Observable } from 'rxjs';
 import {
+  ChannelStateError,
   ChannelStatus,
+  InvalidArgumentError,
+  PAGE_SIZE,
   RetryingPostQueue,
   VmbusServer,
   encodeChannelMessage,
@@ -25,6 +34,7 @@ import {
 } from '@viridian/vmbus';
 import { RateLimitedLog } from '../logging/rate-limited-log.ts';
 import { HostChannel } from './host-channel.ts';
+import { HostSubChannels, MAX_SUB_CHANNELS_PER_PRIMARY } from './host-subchannels.ts';
 import type { HostTransport } from './host-transport.ts';
 import type { ChannelHandler, VmbusDevice } from './vmbus-device.ts';
 
@@ -46,12 +56,16 @@ export interface VmbusHostOptions {
   readonly vpCount?: number;
 }
 
-/** A device offered on this connection and, while open, its channel. */
+/** A device's channel (primary or sub-channel) offered on this connection and, while open, its service. */
 interface DeviceSlot {
   readonly device: VmbusDevice;
   channel: HostChannel | undefined;
   handler: ChannelHandler | undefined;
   targetVp: number;
+  /** A primary: the sub-channels of its current open (made when the device first asks). */
+  subChannels: HostSubChannels | undefined;
+  /** A sub-channel: the primary's set it belongs to, and the connection id its offer names. */
+  readonly sub?: { readonly group: HostSubChannels; readonly connectionId: number; readonly shared: boolean };
 }
 
 export class VmbusHost {
@@ -97,8 +111,47 @@ export class VmbusHost {
       ...(device.offer.userDefined === undefined ? {} : { userDefined: device.offer.userDefined }),
       subChannelIndex: device.offer.subChannelIndex ?? 0,
     });
-    this.devices.set(id, { device, channel: undefined, handler: undefined, targetVp: 0 });
+    this.devices.set(id, { device, channel: undefined, handler: undefined, targetVp: 0, subChannels: undefined });
     return id;
+  }
+
+  /**
+   * Offers `count` more sub-channels of the open primary channel `primary` (what
+   * `HostChannel.offerSubChannels` calls). Returns the primary's sub-channels as they open.
+   * @throws {InvalidArgumentError} when `count` is not in 1..64 or the primary would exceed 64
+   * @throws {ChannelStateError} when `primary` is not an open primary channel
+   * @throws {ChannelIdsExhaustedError} when the channel ids run out (the ones offered stay)
+   */
+  offerSubChannels(primary: ChannelId, count: number): Observable<HostChannel> {
+    const slot = this.devices.get(primary);
+    if (slot === undefined || slot.sub !== undefined || slot.channel === undefined || this.server.channelState(primary)?.kind !== 'open') {
+      throw new ChannelStateError(`sub-channels need an open primary channel; channel ${primary} is not one`);
+    }
+    const group = (slot.subChannels ??= new HostSubChannels(primary));
+    if (!Number.isInteger(count) || count < 1 || group.count + count > MAX_SUB_CHANNELS_PER_PRIMARY) {
+      throw new InvalidArgumentError(`sub-channel count must be 1..${MAX_SUB_CHANNELS_PER_PRIMARY - group.count}, got ${count}`);
+    }
+    const transport = this.options.transport;
+    const shared = transport.connectSubChannel === undefined;
+    for (let i = 0; i < count; i++) {
+      const index = group.nextIndex();
+      const id = this.server.offerSubChannel(primary, index, shared ? CHANNEL_CONNECTION_BASE + primary : undefined);
+      const connectionId = shared ? CHANNEL_CONNECTION_BASE + primary : CHANNEL_CONNECTION_BASE + id;
+      if (!shared) {
+        try {
+          transport.connectSubChannel!(id, connectionId);
+        } catch (error) {
+          // No interrupt path: withdraw the offer (the guest releases it) and report.
+          this.server.rescindChannel(id);
+          this.flushOutbox();
+          throw error;
+        }
+      }
+      group.added(id, index, shared);
+      this.devices.set(id, { device: slot.device, channel: undefined, handler: undefined, targetVp: 0, subChannels: undefined, sub: { group, connectionId, shared } });
+    }
+    this.flushOutbox();
+    return group.opened$;
   }
 
   /** Rescinds a device: its channel stops first, then the guest is told (hot remove). */
@@ -111,6 +164,9 @@ export class VmbusHost {
 
   /** A channel-management message the guest posted to the VMBus message port. */
   handleMessage(bytes: Uint8Array): void {
+    // Hot-added memory counts from the next message on (the buffer grows, never shrinks under us).
+    const pages = Math.floor(this.options.guestMemory.byteLength / PAGE_SIZE);
+    if (pages !== this.server.guestMemoryPages) this.server.setGuestMemoryPages(pages);
     this.server.handle(bytes);
     this.flushOutbox();
   }
@@ -122,7 +178,11 @@ export class VmbusHost {
 
   /** The guest signalled channel `id` (its event flag fired in the root). */
   handleSignal(id: ChannelId): void {
-    this.devices.get(id)?.channel?.notify();
+    const slot = this.devices.get(id);
+    slot?.channel?.notify();
+    // Sub-channels without a connection of their own signal on their primary's.
+    const shared = slot?.subChannels?.sharedInterrupt;
+    if (shared !== undefined && shared.size > 0) for (const sub of shared) this.devices.get(sub)?.channel?.notify();
   }
 
   /** Stops every channel (the child is going away). */
@@ -160,9 +220,15 @@ export class VmbusHost {
         if (slot) slot.targetVp = event.targetVp;
         break;
       }
-      case 'channelReleased':
+      case 'channelReleased': {
+        const sub = this.devices.get(event.channel)?.sub;
         this.devices.delete(event.channel);
+        if (sub !== undefined) {
+          sub.group.removed(event.channel);
+          if (!sub.shared) this.options.transport.disconnectSubChannel?.(event.channel, sub.connectionId);
+        }
         break;
+      }
       case 'disconnected':
       case 'gpadlCreated':
       case 'gpadlTornDown':
@@ -185,7 +251,11 @@ export class VmbusHost {
     try {
       const rings = gpadlChannelRings(this.options.guestMemory, ring, downstreamPageOffset);
       slot.targetVp = targetVp;
-      channel = new HostChannel(id, rings, () => this.options.transport.signalChannel(id, slot.targetVp), log, this.problems);
+      channel = new HostChannel(id, rings, () => this.options.transport.signalChannel(id, slot.targetVp), log, this.problems, {
+        primary: slot.sub?.group.primary,
+        subChannelIndex: slot.sub?.group.indexOf(id) ?? 0,
+        offerSubChannels: (count) => this.offerSubChannels(id, count),
+      });
     } catch (error) {
       this.problems.warn('bad-ring-gpadl', { channel: id, detail: (error as Error).message }, 'guest opened a channel over an unusable GPADL');
       this.server.completeOpen(id, ChannelStatus.unsuccessful);
@@ -198,6 +268,7 @@ export class VmbusHost {
         slot.channel = channel;
         slot.handler = handler;
         channel.start(handler);
+        slot.sub?.group.channelOpened(channel);
       } else {
         // Rescinded (or reset) while the device was opening: the channel is never served.
         await handler.onClose?.(channel);
@@ -220,6 +291,9 @@ export class VmbusHost {
     const channel = slot.channel;
     slot.channel = undefined;
     slot.handler = undefined;
+    // A primary's sub-channels of this open end with it (the server revokes them).
+    slot.subChannels?.end();
+    slot.subChannels = undefined;
     if (channel) await channel.stop();
   }
 }

@@ -239,6 +239,7 @@ export function detachPacket(packet: IncomingPacket): IncomingPacket {
     flags: packet.flags,
     completionRequested: packet.completionRequested,
     transactionId: packet.transactionId,
+    transactionIdNumber: packet.transactionIdNumber,
     bytes,
     packetLength: packet.packetLength,
     payloadOffset,

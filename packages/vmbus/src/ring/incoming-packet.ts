@@ -30,6 +30,11 @@ export interface PacketCommon {
   readonly completionRequested: boolean;
   /** The u64 transaction id (made into a bigint only when asked for). */
   readonly transactionId: bigint;
+  /**
+   * The transaction id as a number when it is below 2^53 (the ids Viridian's drivers allocate),
+   * else undefined (read `transactionId`). No bigint is made: the hot paths use this one.
+   */
+  readonly transactionIdNumber: number | undefined;
   /** The private copy of the whole packet, descriptor first; `packetLength` bytes are valid. */
   readonly bytes: Uint8Array;
   /** `len8 * 8`: the packet length without its trailer. */
@@ -105,6 +110,10 @@ export class PacketSlot {
 
   get transactionId(): bigint {
     return (BigInt(this.transactionIdHigh) << 32n) | BigInt(this.transactionIdLow);
+  }
+
+  get transactionIdNumber(): number | undefined {
+    return this.transactionIdHigh < 0x20_0000 ? this.transactionIdHigh * 0x1_0000_0000 + this.transactionIdLow : undefined;
   }
 
   get ranges(): readonly (GpaRange | TransferPageRange)[] {

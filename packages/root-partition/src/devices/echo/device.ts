@@ -34,7 +34,7 @@ export function echoDevice(options: EchoDeviceOptions = {}): EchoDevice {
         }
         metrics.requests++;
         metrics.bytes += packet.payloadLength;
-        channel.complete(packet.bytes.subarray(packet.payloadOffset, packet.payloadOffset + packet.payloadLength), packet.transactionId);
+        channel.complete(packet.bytes.subarray(packet.payloadOffset, packet.payloadOffset + packet.payloadLength), packet.transactionIdNumber ?? packet.transactionId);
       },
     }),
   };

@@ -33,7 +33,7 @@ export async function runFileJobs(path: string, span: number, jobs: readonly IoJ
       let seed = 12345;
       const offset = (i: number): number => {
         if (!job.random) return (i % slots) * job.size;
-        seed = (seed * 1103515245 + 12345) >>> 0;
+        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; // exact 32-bit LCG: every slot once per period
         return (seed % slots) * job.size;
       };
       const worker = async (lane: number): Promise<void> => {

@@ -19,6 +19,9 @@
  *   counted per reason and logged at a limited rate; the channel goes on.
  * - Closing waits for the I/O in flight: no late write lands in guest pages after the channel is
  *   gone.
+ * - Multi-queue (`sub-channels.ts`): with `maxSubChannels` > 0, QUERY_PROPERTIES announces it and
+ *   CREATE_SUB_CHANNELS on the primary makes the VMBus host offer sub-channels; each opens into a
+ *   channel of its own (own in-flight budget) that serves SRBs at its primary's version.
  * - Disks can be attached and detached while the guest runs ({@link StorvspDevice.attachDisk},
  *   {@link StorvspDevice.detachDisk}): every initialized channel then gets an unsolicited
  *   ENUMERATE_BUS (transaction id 0, §8.1) and the VSC rescans its LUNs.
@@ -46,6 +49,7 @@ import { INVALID_LUN, ScsiController } from './scsi/scsi-controller.ts';
 import type { ScsiCommand } from './scsi/cdb.ts';
 import type { ScsiOutcome } from './scsi/outcome.ts';
 import { INITIAL_STATE, initStep, type StorvspInitState } from './state.ts';
+import { channelProperties, checkMaxSubChannels, createSubChannels, type SubChannelBudget } from './sub-channels.ts';
 
 
 /** Data bytes one channel may have in flight (SRBs beyond it get BUSY). */
@@ -66,6 +70,8 @@ export interface StorvspOptions {
   readonly maxInFlightBytes?: number;
   /** Versions accepted (default 6.2, 6.0, 5.1): tests narrow it to exercise negotiation. */
   readonly versions?: readonly number[];
+  /** Sub-channels the guest may ask for with CREATE_SUB_CHANNELS (0..63, default 0: single queue). */
+  readonly maxSubChannels?: number;
 }
 
 /** A storvsp device with its controller and counters. */
@@ -86,7 +92,9 @@ export interface StorvspDevice extends VmbusDevice {
 
 const NO_SENSE = new Uint8Array(0);
 
+/** @throws {RangeError} when `maxSubChannels` is out of range */
 export function storvspDevice(options: StorvspOptions): StorvspDevice {
+  const maxSubChannels = checkMaxSubChannels(options.maxSubChannels);
   const metrics = options.metrics ?? newStorvspMetrics();
   const controller = options.controller ?? new ScsiController(options.instance ?? StorvscProtocol.defaultInstance, StorvscProtocol.MAX_TRANSFER_BYTES, StorvscProtocol.MAX_LUNS);
   const open = new Set<StorvspChannel>();
@@ -96,7 +104,14 @@ export function storvspDevice(options: StorvspOptions): StorvspDevice {
     controller,
     offer: { interfaceType: StorvscProtocol.classId, interfaceInstance: options.instance ?? StorvscProtocol.defaultInstance },
     open: (channel) => {
-      const handler = new StorvspChannel(channel, controller, metrics, options, () => open.delete(handler));
+      // A sub-channel starts ready, at the version its primary negotiated.
+      let initial: StorvspInitState = INITIAL_STATE;
+      if (channel.primary !== undefined) {
+        const primary = [...open].find((handler) => handler.channelId === channel.primary);
+        if (primary?.readyState === undefined) throw new RangeError(`sub-channel ${channel.id} of primary ${channel.primary}, which is not serving`);
+        initial = primary.readyState;
+      }
+      const handler = new StorvspChannel(channel, controller, metrics, options, maxSubChannels, initial, () => open.delete(handler));
       open.add(handler);
       return handler;
     },
@@ -116,7 +131,9 @@ export function storvspDevice(options: StorvspOptions): StorvspDevice {
 
 /** One open storvsp channel. */
 class StorvspChannel implements ChannelHandler {
-  private state: StorvspInitState = INITIAL_STATE;
+  private state: StorvspInitState;
+  /** Sub-channels this (primary) channel has asked for during this open. */
+  private readonly subChannels: SubChannelBudget = { offered: 0 };
   private inFlight = 0;
   /** Data bytes of the SRBs in flight: bounds the root memory and disk operations a guest causes. */
   private inFlightBytes = 0;
@@ -133,8 +150,11 @@ class StorvspChannel implements ChannelHandler {
     private readonly controller: ScsiController,
     private readonly metrics: StorvspMetrics,
     private readonly options: StorvspOptions,
+    private readonly maxSubChannels: number,
+    initial: StorvspInitState,
     private readonly closing: () => void,
   ) {
+    this.state = initial;
     this.problems = new RateLimitedLog(channel.log);
     this.maxInFlight = options.maxInFlight ?? StorvscProtocol.MAX_IN_FLIGHT;
     this.maxInFlightBytes = options.maxInFlightBytes ?? MAX_IN_FLIGHT_BYTES;
@@ -146,9 +166,18 @@ class StorvspChannel implements ChannelHandler {
     this.handle(request, id, packet.completionRequested);
   }
 
-  /** The LUN set changed: an initialized guest is told to rescan (unsolicited, transaction id 0). */
+  get channelId(): HostChannel['id'] {
+    return this.channel.id;
+  }
+
+  /** The state a sub-channel of this one starts in: `ready` at this version, once initialized. */
+  get readyState(): StorvspInitState | undefined {
+    return !this.closed && this.state.kind === 'ready' ? this.state : undefined;
+  }
+
+  /** The LUN set changed: an initialized guest is told to rescan (unsolicited, transaction id 0) on the primary. */
   enumerateBus(): void {
-    if (this.closed || this.state.kind !== 'ready') return;
+    if (this.closed || this.state.kind !== 'ready' || this.channel.primary !== undefined) return;
     encodeVstorHeader(this.reply, VstorOperation.enumerateBus, 0, VstorStatus.success);
     this.channel.send(this.reply, 0);
   }
@@ -167,9 +196,15 @@ class StorvspChannel implements ChannelHandler {
         this.state = step.next;
         encodeVstorHeader(this.reply, VstorOperation.completeIo, 0, step.status);
         if (request.message.op === 'query-properties' && step.status === VstorStatus.success) {
-          encodeChannelProperties(this.reply, { maxChannelCount: 0, flags: 0, maxTransferBytes: StorvscProtocol.MAX_TRANSFER_BYTES });
+          encodeChannelProperties(this.reply, channelProperties(this.maxSubChannels));
         }
         this.channel.complete(this.reply, id);
+        return;
+      }
+      case 'create-sub-channels': {
+        const answer = createSubChannels(this.channel, this.state, request.count, this.maxSubChannels, this.subChannels);
+        if (answer.refused !== undefined && answer.refused !== 'not-supported') this.protocolError(`create-sub-channels-${answer.refused}`, answer.detail ?? '');
+        this.answerStatus(answer.status, id, completionRequested);
         return;
       }
       case 'unsupported':

@@ -45,7 +45,9 @@ export type StorvspMalformedReason =
 export type StorvspRequest =
   | { readonly kind: 'init'; readonly message: InitMessage }
   | { readonly kind: 'srb'; readonly srb: ScsiRequestFields; readonly command: ScsiCommand; readonly buffer: ScsiDataBuffer | undefined }
-  /** A known operation this VSP does not implement (resets, sub-channels, FC): answered NOT_SUPPORTED. */
+  /** CREATE_SUB_CHANNELS: `count` as the guest wrote it (a u16; `sub-channels.ts` bounds it). */
+  | { readonly kind: 'create-sub-channels'; readonly count: number }
+  /** A known operation this VSP does not implement (resets, FC): answered NOT_SUPPORTED. */
   | { readonly kind: 'unsupported'; readonly operation: number }
   /** Refused. `srb` is set when the SRB fields decoded (the answer echoes them). */
   | { readonly kind: 'malformed'; readonly reason: StorvspMalformedReason; readonly operation: number; readonly srb?: ScsiRequestFields };
@@ -91,6 +93,8 @@ export function parseStorvspPacket(packet: IncomingPacket, memory: ArrayBufferLi
       return { kind: 'init', message: { op: message.op } };
     case 'query-protocol-version':
       return { kind: 'init', message: { op: message.op, version: message.version } };
+    case 'create-sub-channels':
+      return { kind: 'create-sub-channels', count: message.count };
     case 'other':
       return { kind: 'unsupported', operation: message.operation };
     case 'unrecognized':

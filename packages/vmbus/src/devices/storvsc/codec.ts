@@ -7,7 +7,7 @@
  * checks that need the device (LUN, CDB length against the opcode, data buffer against the GPA
  * range) are the VSP's.
  */
-import { DataDirection, ProtocolVersion, ChannelProperties, ScsiRequest, VstorOperation, VstorPacket } from './protocol.ts';
+import { DataDirection, ProtocolVersion, ChannelProperties, ScsiRequest, SubChannelRequest, VstorOperation, VstorPacket } from './protocol.ts';
 
 /** The fields of a `vmscsi_request`, copied out of the packet. */
 export interface ScsiRequestFields {
@@ -37,7 +37,9 @@ export type VstorMessage =
   | { readonly op: 'query-protocol-version'; readonly version: number; readonly revision: number }
   | { readonly op: 'query-properties' }
   | { readonly op: 'execute-srb'; readonly srb: ScsiRequestFields }
-  /** A known operation a VSC may send that needs no fields here (resets, sub-channels, FC data). */
+  /** CREATE_SUB_CHANNELS: `count` sub-channels asked for (a u16, any value: the VSP bounds it). */
+  | { readonly op: 'create-sub-channels'; readonly count: number }
+  /** A known operation a VSC may send that needs no fields here (resets, FC data). */
   | { readonly op: 'other'; readonly operation: number }
   /** An operation number the protocol does not define, or one only a VSP sends. */
   | { readonly op: 'unrecognized'; readonly operation: number };
@@ -82,10 +84,12 @@ export function decodeVstorPacket(bytes: Uint8Array, offset: number, length: num
       message = { op: 'execute-srb', srb };
       break;
     }
+    case VstorOperation.createSubChannels:
+      message = { op: 'create-sub-channels', count: v.getUint16(SubChannelRequest.count, true) };
+      break;
     case VstorOperation.resetLun:
     case VstorOperation.resetAdapter:
     case VstorOperation.resetBus:
-    case VstorOperation.createSubChannels:
     case VstorOperation.fcHbaData:
       message = { op: 'other', operation };
       break;
@@ -152,6 +156,11 @@ export function encodeProtocolVersion(target: Uint8Array, version: number, offse
   const v = view(target, offset);
   v.setUint16(ProtocolVersion.majorMinor, version, true);
   v.setUint16(ProtocolVersion.revision, 0, true);
+}
+
+/** Writes CREATE_SUB_CHANNELS's `sub_channel_count` into the packet at `target[offset…]`. */
+export function encodeSubChannelCount(target: Uint8Array, count: number, offset = 0): void {
+  view(target, offset).setUint16(SubChannelRequest.count, count, true);
 }
 
 /** Channel properties as QUERY_PROPERTIES returns them. */

@@ -5,13 +5,14 @@ import {
   ProtocolVersion,
   ScsiRequest,
   STORVSC_NEGOTIABLE_VERSIONS,
+  SubChannelRequest,
   StorvscVersions,
   VstorOperation,
   VstorPacket,
   storvscVersion,
 } from './protocol.ts';
 import { BlockLimitsPage, FixedSense, InquiryData, ReadCapacity16Data, UnmapParameters } from './scsi.ts';
-import { decodeVstorPacket, encodeProtocolVersion, encodeScsiCompletion, encodeScsiRequest, readCompletionSense, readScsiRequest, vstorPacket } from './codec.ts';
+import { decodeVstorPacket, encodeSubChannelCount, encodeProtocolVersion, encodeScsiCompletion, encodeScsiRequest, readCompletionSense, readScsiRequest, vstorPacket } from './codec.ts';
 
 describe('vstor protocol layouts (vmbus-wire.md §8.1)', () => {
   it('has the spec sizes', () => {
@@ -24,6 +25,8 @@ describe('vstor protocol layouts (vmbus-wire.md §8.1)', () => {
     expect(ScsiRequest.senseData + ScsiRequest.SENSE_SIZE).toBe(ScsiRequest.reserve);
     expect(ChannelProperties.reserved2 + 8 - VstorPacket.union).toBe(ChannelProperties.SIZE);
     expect(ProtocolVersion.revision + 2 - VstorPacket.union).toBe(ProtocolVersion.SIZE);
+    expect(SubChannelRequest.count).toBe(VstorPacket.union);
+    expect(SubChannelRequest.SIZE).toBe(2);
     expect(FixedSense.SIZE).toBeLessThanOrEqual(ScsiRequest.SENSE_SIZE);
     expect(InquiryData.revision + InquiryData.REVISION_SIZE).toBe(InquiryData.SIZE);
     expect(ReadCapacity16Data.SIZE).toBe(32);
@@ -50,6 +53,19 @@ describe('vstor protocol layouts (vmbus-wire.md §8.1)', () => {
     const completion = readScsiRequest(reply, 0, false);
     expect(completion).toMatchObject({ srbStatus: 0x84, scsiStatus: 2, lun: 3, senseInfoLength: 18 });
     expect(readCompletionSense(reply)[12]).toBe(0x21);
+  });
+
+  it('round-trips CREATE_SUB_CHANNELS with its u16 count (Linux writes it at byte 12)', () => {
+    const packet = vstorPacket(VstorOperation.createSubChannels, 1);
+    encodeSubChannelCount(packet, 7);
+    expect(Array.from(packet.subarray(0, 16))).toEqual([13, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0]);
+    expect(decodeVstorPacket(packet, 0, 64)).toMatchObject({ ok: true, message: { op: 'create-sub-channels', count: 7 } });
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0xffff }), (count) => {
+        encodeSubChannelCount(packet, count);
+        expect(decodeVstorPacket(packet, 0, 64)).toMatchObject({ ok: true, message: { op: 'create-sub-channels', count } });
+      }),
+    );
   });
 
   it('decodes a version query', () => {

@@ -124,6 +124,13 @@ export const ChannelPropertyFlags = Object.freeze({
   supportsMultiChannel: 0x1,
 } as const);
 
+/** CREATE_SUB_CHANNELS's union, offsets from the packet start: the sub-channels asked for. */
+export const SubChannelRequest = Object.freeze({
+  /** u16: sub-channels the VSC asks the VSP to offer. */
+  count: 12,
+  SIZE: 2,
+});
+
 /** `vmscsi_request` (Win8+ layout), offsets from the packet start (union at 12). */
 export const ScsiRequest = Object.freeze({
   /** u16, {@link ScsiRequest.SIZE}. */

@@ -11,6 +11,9 @@
  * allocator (one copy). Up to {@link StorvscProtocol.MAX_IN_FLIGHT} SRBs are in flight; callers
  * beyond that wait in order. A BUSY answer is retried.
  *
+ * Multi-queue (`queues.ts`): when the VSP announces it, attach asks for sub-channels after
+ * END_INITIALIZATION and SRBs are spread over the primary and its open sub-channels.
+ *
  * Hot add and removal: an unsolicited ENUMERATE_BUS (or REMOVE_DEVICE) from the VSP makes the
  * controller rescan (REPORT LUNS, one rescan at a time): new LUNs get disks, vanished ones are
  * dropped from {@link StorvscController.disks}; {@link StorvscController.diskChanges$} tells.
@@ -44,6 +47,7 @@ import { DmaBuffers } from './dma-buffers.ts';
 import { GuestDisk } from './disk.ts';
 import { ScsiCommandError, StorvscProtocolError } from './errors.ts';
 import { PagePool } from './page-pool.ts';
+import { StorvscQueues, requestSubChannels, type StorvscQueueOptions } from './queues.ts';
 
 /**
  * The data of one SRB: `in` fills `length` bytes the caller gets back, `out` sends `data`. With
@@ -92,6 +96,8 @@ export class StorvscController {
   private readonly changes = new Subject<DiskChange>();
   private rescanning: Promise<void> = Promise.resolve();
   private readonly subscription: Subscription;
+  /** The primary channel and its sub-channels: where each SRB goes. */
+  readonly queues: StorvscQueues;
 
   private constructor(
     readonly channel: GuestChannel,
@@ -101,6 +107,7 @@ export class StorvscController {
     readonly properties: ChannelPropertiesFields,
   ) {
     this.pool = new PagePool(context.pages);
+    this.queues = new StorvscQueues(channel);
     this.dma = new DmaBuffers(context.memory, this.pool);
     this.subscription = channel.unsolicited$.subscribe({
       next: (packet) => {
@@ -138,11 +145,12 @@ export class StorvscController {
   }
 
   /**
-   * Initializes the controller on `channel` and finds its disks.
+   * Initializes the controller on `channel`, opens its sub-channels (when the VSP offers
+   * multi-queue and `context.subChannels` is not 0) and finds its disks.
    * @throws {StorvscProtocolError} when the VSP refuses a step or every version
    * @throws {ScsiCommandError} when LUN discovery fails
    */
-  static async attach(channel: GuestChannel, context: GuestMemoryContext): Promise<StorvscController> {
+  static async attach(channel: GuestChannel, context: GuestMemoryContext & StorvscQueueOptions): Promise<StorvscController> {
     await step(channel, VstorOperation.beginInitialization, 'BEGIN_INITIALIZATION');
     let version: number | undefined;
     for (const candidate of STORVSC_NEGOTIABLE_VERSIONS) {
@@ -158,6 +166,7 @@ export class StorvscController {
     if (version === undefined) throw new StorvscProtocolError('QUERY_PROTOCOL_VERSION', VstorStatus.revisionMismatch, 'no common version');
     const properties = readChannelProperties(await step(channel, VstorOperation.queryProperties, 'QUERY_PROPERTIES'));
     await step(channel, VstorOperation.endInitialization, 'END_INITIALIZATION');
+    await requestSubChannels(channel, properties, context);
     const controller = new StorvscController(channel, context, version, properties);
     await controller.rescan();
     return controller;
@@ -263,12 +272,13 @@ export class StorvscController {
       dataTransferLength: length,
       srbFlags: SrbFlags.disableSynchTransfer | (data.direction === 'in' ? SrbFlags.dataIn : data.direction === 'out' ? SrbFlags.dataOut : 0),
     });
-    if (length === 0) return this.complete(await this.channel.request(packet), undefined);
+    const queue = this.queues.pick();
+    if (length === 0) return this.complete(await queue.request(packet), undefined);
     const inPlace = data.direction === 'in' ? data.into : data.direction === 'out' ? data.data : undefined;
     const span = inPlace !== undefined && inPlace.length === length ? this.dma.take(inPlace) : undefined;
     if (span !== undefined) {
       try {
-        const reply = await this.channel.requestGpaDirect([{ byteCount: length, byteOffset: span.byteOffset, pfns: consecutive(span.firstPfn, span.pages) }], packet);
+        const reply = await queue.requestGpaDirect([{ byteCount: length, byteOffset: span.byteOffset, pfns: consecutive(span.firstPfn, span.pages) }], packet);
         return this.complete(reply, data.direction === 'in' ? inPlace : undefined, IN_PLACE);
       } finally {
         this.dma.done(span);
@@ -279,7 +289,7 @@ export class StorvscController {
     try {
       const buffer = new Uint8Array(this.context.memory, pfn * PAGE_SIZE, length);
       if (data.direction === 'out') buffer.set(data.data);
-      const reply = await this.channel.requestGpaDirect([{ byteCount: length, byteOffset: 0, pfns: consecutive(pfn, pages) }], packet);
+      const reply = await queue.requestGpaDirect([{ byteCount: length, byteOffset: 0, pfns: consecutive(pfn, pages) }], packet);
       return this.complete(reply, data.direction === 'in' ? buffer : undefined, data.direction === 'in' ? data.into : undefined);
     } finally {
       this.pool.release(pfn, pages);

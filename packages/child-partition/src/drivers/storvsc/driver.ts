@@ -6,9 +6,10 @@
 import { StorvscProtocol } from '@viridian/vmbus';
 import type { VscDriver } from '../vsc-driver.ts';
 import { StorvscController, type GuestMemoryContext } from './controller.ts';
+import type { StorvscQueueOptions } from './queues.ts';
 
-/** The storvsc driver over the guest's memory `context`. */
-export function storvscDriver(context: GuestMemoryContext): VscDriver<StorvscController> {
+/** The storvsc driver over the guest's memory `context` (and its multi-queue options). */
+export function storvscDriver(context: GuestMemoryContext & StorvscQueueOptions): VscDriver<StorvscController> {
   return {
     name: 'scsi',
     classId: StorvscProtocol.classId,

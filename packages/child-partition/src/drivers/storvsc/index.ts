@@ -5,4 +5,6 @@ export { storvscDriver } from './driver.ts';
 export { StorvscController } from './controller.ts';
 export type { SrbData, SrbResult, GuestMemoryContext, DiskChange } from './controller.ts';
 export { GuestDisk } from './disk.ts';
+export { StorvscQueues, MAX_STORVSC_SUB_CHANNELS } from './queues.ts';
+export type { StorvscQueueOptions } from './queues.ts';
 export { StorvscProtocolError, ScsiCommandError, DiskRequestError } from './errors.ts';

@@ -211,4 +211,28 @@ describe('SCSI target', () => {
     expectSense(await exec(1, write16(0, 1)), SenseKey.dataProtect, AdditionalSense.spaceAllocationFailedWriteProtect);
     expectSense(await exec(2, read16(0, 1)), SenseKey.hardwareError, AdditionalSense.internalTargetFailure);
   });
+
+  it('a disk that throws instead of rejecting still gets sense (and REQUEST SENSE returns it); idle() waits for running I/O', async () => {
+    const throwing = new Proxy(disk, {
+      get(target, key) {
+        if (key === 'readInto') return () => {
+          throw new DiskIoError(target.path, 'read', 'EIO', new Error('EIO'));
+        };
+        if (key === 'path') return `${target.path}-throwing`;
+        return Reflect.get(target, key) as unknown;
+      },
+    });
+    const odd = new ScsiController('odd', 2 * MiB, 64);
+    const lun = odd.attach(0, throwing);
+    const outcome = odd.executeCdb(0, Uint8Array.from(read16(0, 1)), new ArrayDataBuffer(new Uint8Array(512)));
+    expect(outcome).toBeInstanceOf(Promise);
+    let idle = false;
+    const waiting = lun.idle().then(() => (idle = true));
+    expectSense((await outcome) as ScsiOutcome, SenseKey.mediumError, AdditionalSense.unrecoveredReadError);
+    await waiting;
+    expect(idle).toBe(true);
+    const sense = new ArrayDataBuffer(new Uint8Array(18));
+    await odd.executeCdb(0, Uint8Array.of(ScsiOp.requestSense, 0, 0, 0, 18, 0), sense);
+    expect(sense.bytes[FixedSense.senseKey]! & 0x0f).toBe(SenseKey.mediumError);
+  });
 });

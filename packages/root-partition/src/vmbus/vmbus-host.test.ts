@@ -24,7 +24,7 @@ import { CHANNEL_CONNECTION_BASE, VmbusHost } from './vmbus-host.ts';
 
 const PAGE = 4096;
 
-function scriptedHost(memory: SharedArrayBuffer) {
+function scriptedHost(memory: SharedArrayBuffer, isPageMapped?: (pfn: number) => boolean) {
   const posted: ChannelMessage[] = [];
   const host = new VmbusHost({
     transport: {
@@ -37,6 +37,7 @@ function scriptedHost(memory: SharedArrayBuffer) {
     },
     guestMemory: memory,
     logger: pino({ level: 'silent' }),
+    ...(isPageMapped === undefined ? {} : { isPageMapped }),
   });
   const device: VmbusDevice = {
     name: 'echo',
@@ -69,6 +70,21 @@ describe('VmbusHost and guest memory hot add', () => {
     posted.length = 0;
     gpadl(send, id, 3, 120, 16); // 120..135: beyond 128 still
     expect(posted).toEqual([{ type: T.gpadlCreated, childRelid: id, gpadlId: 3, status: ChannelStatus.unsuccessful }]);
+  });
+});
+
+describe('VmbusHost and holes in guest memory', () => {
+  it('refuses GPADL pages the memory map says are not mapped, when it is given one', () => {
+    const memory = new SharedArrayBuffer(64 * PAGE);
+    const hole = new Set([30, 31]);
+    const { host, id, posted, send } = scriptedHost(memory, (pfn) => !hole.has(pfn));
+    gpadl(send, id, 1, 28, 4);
+    gpadl(send, id, 2, 32, 4);
+    expect(posted.map((m) => m.type === T.gpadlCreated && [m.gpadlId, m.status])).toEqual([
+      [1, ChannelStatus.unsuccessful],
+      [2, ChannelStatus.success],
+    ]);
+    expect(host.server.metrics.errorsByReason['pfn-not-mapped']).toBe(1);
   });
 });
 

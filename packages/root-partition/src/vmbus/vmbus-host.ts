@@ -54,6 +54,11 @@ export interface VmbusHostOptions {
   readonly maxVersion?: VmbusVersion;
   /** The child's VP count (bounds target VPs). */
   readonly vpCount?: number;
+  /**
+   * Whether a page of the child's memory is mapped (its memory can have holes); when given, GPADL
+   * PFNs and contact pages must be mapped, not only inside the buffer.
+   */
+  readonly isPageMapped?: (pfn: number) => boolean;
 }
 
 /** A device's channel (primary or sub-channel) offered on this connection and, while open, its service. */
@@ -85,6 +90,7 @@ export class VmbusHost {
         guestMemoryPages: Math.floor(options.guestMemory.byteLength / 4096),
         ...(options.maxVersion === undefined ? {} : { maxVersion: options.maxVersion }),
         vpCount: options.vpCount ?? 1,
+        ...(options.isPageMapped === undefined ? {} : { isPageMapped: options.isPageMapped }),
         channelConnectionBase: CHANNEL_CONNECTION_BASE,
       },
     );

@@ -166,7 +166,7 @@ function gpadlHeader(server: VmbusServer, m: GpadlHeaderMessage): void {
   const channel = server.channels.get(m.childRelid);
   if (channel === undefined || channel.state.kind === 'pending') return refuse('unknown-channel', `GPADL for channel ${m.childRelid}, never offered`);
   if (channel.state.kind === 'rescinded') return refuse('wrong-channel-state', `GPADL for rescinded channel ${m.childRelid}`);
-  server.gpadlStep(server.gpadls.begin(m, server.guestMemoryPages), m.type);
+  server.gpadlStep(server.gpadls.begin(m, server.guestMemoryPages, server.options.isPageMapped), m.type);
 }
 
 function gpadlBody(server: VmbusServer, m: GpadlBodyMessage): void {

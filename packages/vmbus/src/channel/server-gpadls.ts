@@ -81,8 +81,8 @@ export class ServerGpadlTable {
     return [...this.gpadls.values()].filter((gpadl) => gpadl.channel === channel);
   }
 
-  /** Starts a GPADL from its header. `guestMemoryPages` bounds every PFN. */
-  begin(header: GpadlHeaderMessage, guestMemoryPages: number): GpadlTableStep {
+  /** Starts a GPADL from its header. `guestMemoryPages` bounds every PFN; `isPageMapped`, when known, each one. */
+  begin(header: GpadlHeaderMessage, guestMemoryPages: number, isPageMapped?: (pfn: number) => boolean): GpadlTableStep {
     const refuse = (status: number, reason: ServerProtocolErrorReason, detail: string): GpadlTableStep => ({
       outcome: 'refused',
       channel: header.childRelid,
@@ -96,7 +96,7 @@ export class ServerGpadlTable {
     if (this.assemblingCount >= this.maxAssembling) {
       return refuse(ChannelStatus.insufficientResources, 'gpadl-limit', `${this.maxAssembling} GPADLs already assembling`);
     }
-    const assembler = new GpadlAssembler({ guestMemoryPages });
+    const assembler = new GpadlAssembler(isPageMapped === undefined ? { guestMemoryPages } : { guestMemoryPages, isPageMapped });
     const step = assembler.header(header);
     if (step.status === 'error') return refuse(ChannelStatus.unsuccessful, step.reason, step.detail);
     // The header passed validation, so the page count is at most MAX_GPADL_PFNS.

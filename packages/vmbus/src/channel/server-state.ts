@@ -44,6 +44,11 @@ import { dropSubChannels, isSubChannel, liveSubChannels, offerSubChannel, orphan
 export interface VmbusServerOptions extends GpadlTableLimits {
   /** The guest's memory in 4 KiB pages: every GPADL PFN and contact page must be below it. */
   readonly guestMemoryPages: number;
+  /**
+   * Whether a guest page below `guestMemoryPages` is mapped (memory can have holes): when given,
+   * every GPADL PFN and contact page must be mapped too. It must be cheap and must not throw.
+   */
+  readonly isPageMapped?: (pfn: number) => boolean;
   /** Newest version accepted (default 5.3); tests lower it to exercise fallback. */
   readonly maxVersion?: VmbusVersion;
   /** Oldest version accepted (default 2.4, WIN8). */
@@ -367,7 +372,9 @@ export class VmbusServer {
       this.send({ type: T.versionResponse, versionSupported: false, connectionState: ConnectionState.successful, messageConnectionId: 0 });
     };
     if (!NEGOTIABLE_VERSIONS.includes(version as VmbusVersion) || version < minVersion || version > maxVersion) return refuse();
-    const badPage = (gpa: number): boolean => gpa !== 0 && (gpa % PAGE_SIZE !== 0 || gpa / PAGE_SIZE >= this.guestMemoryPages);
+    const mapped = this.options.isPageMapped;
+    const badPage = (gpa: number): boolean =>
+      gpa !== 0 && (gpa % PAGE_SIZE !== 0 || gpa / PAGE_SIZE >= this.guestMemoryPages || (mapped !== undefined && !mapped(gpa / PAGE_SIZE)));
     const target = request.target;
     const problem =
       vpCount !== undefined && request.targetVcpu >= vpCount

@@ -118,6 +118,20 @@ describe('GpadlAssembler', () => {
     expect(assembler.body(body([1])).status).toBe('error');
   });
 
+  it('refuses a PFN in a hole of the guest memory map, in the header or a body', () => {
+    // Pages 40..49 are a hole (unmapped) below the end of a 1000-page memory.
+    const isPageMapped = (pfn: number) => pfn < 40 || pfn >= 50;
+    const inHeader = new GpadlAssembler({ guestMemoryPages: 1000, isPageMapped }).header(header({ pfns: [1, 2, 45] }));
+    expect(inHeader.status === 'error' && inHeader.reason).toBe('pfn-not-mapped');
+    const assembler = new GpadlAssembler({ guestMemoryPages: 1000, isPageMapped });
+    expect(assembler.header(header()).status).toBe('incomplete');
+    const inBody = assembler.body(body([100, 49]));
+    expect(inBody.status === 'error' && inBody.reason).toBe('pfn-not-mapped');
+    const fine = new GpadlAssembler({ guestMemoryPages: 1000, isPageMapped });
+    fine.header(header({}, 20));
+    expect(fine.range?.pfns).toEqual(pages(20));
+  });
+
   it('honours a lower PFN cap', () => {
     const assembler = new GpadlAssembler({ guestMemoryPages: 1000, maxPfns: 10 });
     const step = assembler.header(header({}, 11));

@@ -92,6 +92,8 @@ export type GpadlAssemblyErrorReason =
   | 'pfn-overflow'
   /** A PFN outside the guest's memory. */
   | 'pfn-beyond-memory'
+  /** A PFN inside the guest's memory space but not mapped (a hole), when the map is known. */
+  | 'pfn-not-mapped'
   /** A body for another GPADL than the one being assembled. */
   | 'gpadl-mismatch'
   /** A body before the header, or a header after it, or any message after completion or failure. */
@@ -111,6 +113,11 @@ export interface GpadlLimits {
   readonly guestMemoryPages: number;
   /** Cap on PFNs per GPADL (default and maximum {@link MAX_GPADL_PFNS}). */
   readonly maxPfns?: number;
+  /**
+   * Whether a page below `guestMemoryPages` is mapped (guest memory can have holes). Without it,
+   * every page below `guestMemoryPages` counts as mapped.
+   */
+  readonly isPageMapped?: (pfn: number) => boolean;
 }
 
 type AssemblerState =
@@ -202,6 +209,7 @@ export class GpadlAssembler {
     }
     for (const pfn of pfns) {
       if (pfn >= this.limits.guestMemoryPages) return this.fail('pfn-beyond-memory', `PFN ${pfn} is beyond ${this.limits.guestMemoryPages} guest pages`);
+      if (this.limits.isPageMapped !== undefined && !this.limits.isPageMapped(pfn)) return this.fail('pfn-not-mapped', `PFN ${pfn} is not mapped`);
       state.pfns.push(pfn);
     }
     if (state.pfns.length < state.expected) return { status: 'incomplete', received: state.pfns.length, expected: state.expected };

@@ -5,12 +5,14 @@
  * back exactly. Also the limits (storvsc's `subChannels`, the VSP's maximum), closing the primary
  * with its sub-channels, and every refusal a hostile guest gets for CREATE_SUB_CHANNELS (before
  * initialization ends, on a sub-channel, a count of 0 or beyond the maximum, and without
- * multi-queue), each counted while the queues keep serving.
+ * multi-queue), each counted while the queues keep serving; and an action-sequence fuzz of the
+ * control path (random vstor control packets on random queues) after which I/O still verifies.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ChannelPropertyFlags,
@@ -191,5 +193,56 @@ describe('storvsp/storvsc multi-queue', () => {
     await Promise.all(Array.from({ length: 16 }, (_, i) => scsi.disks[0]!.write(i * 8192, pattern(8192, i + 100))));
     for (let i = 0; i < 16; i++) expect(same(await scsi.disks[0]!.read(i * 8192, 8192), pattern(8192, i + 100))).toBe(true);
     expect(loop.host.server.checkConsistency()).toEqual([]);
+  });
+
+  it('survives random control packets on random queues (action-sequence fuzz): bounded sub-channels, consistent state, I/O still verified', async () => {
+    type Action =
+      | { readonly kind: 'create'; readonly queue: number; readonly count: number }
+      | { readonly kind: 'control'; readonly queue: number; readonly operation: number }
+      | { readonly kind: 'raw'; readonly queue: number; readonly bytes: Uint8Array };
+    const operations = [
+      VstorOperation.beginInitialization,
+      VstorOperation.endInitialization,
+      VstorOperation.queryProperties,
+      VstorOperation.queryProtocolVersion,
+      VstorOperation.resetBus,
+      VstorOperation.enumerateBus,
+      VstorOperation.completeIo,
+    ];
+    const action: fc.Arbitrary<Action> = fc.oneof(
+      fc.record({ kind: fc.constant('create' as const), queue: fc.nat(4), count: fc.oneof(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 0xffff })) }),
+      fc.record({ kind: fc.constant('control' as const), queue: fc.nat(4), operation: fc.constantFrom(...operations) }),
+      // Never an EXECUTE_SRB (op 3): random SRBs would write random data where the check reads.
+      fc.record({ kind: fc.constant('raw' as const), queue: fc.nat(4), bytes: fc.uint8Array({ maxLength: 80 }).filter((b) => b.length < 4 || b[0] !== 3 || b[1] !== 0 || b[2] !== 0 || b[3] !== 0) }),
+    );
+    const statuses = new Set<number>(Object.values(VstorStatus));
+    await fc.assert(
+      fc.asyncProperty(fc.array(action, { minLength: 5, maxLength: 40 }), async (actions) => {
+        const loop = await loopback(3);
+        const primary = await loop.open();
+        const scsi = await StorvscController.attach(primary, { ...loop, subChannels: 1 });
+        for (const a of actions) {
+          const queues = [primary, ...primary.subChannels.open];
+          const queue = queues[a.queue % queues.length]!;
+          let reply: Uint8Array;
+          if (a.kind === 'raw') reply = await queue.request(a.bytes);
+          else {
+            const packet = vstorPacket(a.kind === 'create' ? VstorOperation.createSubChannels : a.operation, VstorFlags.requestCompletion);
+            if (a.kind === 'create') encodeSubChannelCount(packet, a.count);
+            reply = await queue.request(packet);
+          }
+          expect(reply.length).toBeGreaterThanOrEqual(VstorPacket.SIZE);
+          expect(statuses.has(new DataView(reply.buffer, reply.byteOffset).getUint32(VstorPacket.status, true))).toBe(true);
+        }
+        await loop.guest.subChannels.idle();
+        expect(loop.host.server.subChannels(loop.id).length).toBeLessThanOrEqual(3);
+        expect(loop.host.server.checkConsistency()).toEqual([]);
+        const data = pattern(16 * 1024, actions.length);
+        await scsi.disks[0]!.write(1 * MiB, data);
+        expect(same(await scsi.disks[0]!.read(1 * MiB, data.length), data)).toBe(true);
+        await primary.shutdown();
+      }),
+      { numRuns: 25 },
+    );
   });
 });

@@ -7,6 +7,7 @@
  * close first, then are rescinded and released), a rescind of the primary while traffic flows, and
  * what a hostile guest gets.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import {
@@ -15,6 +16,7 @@ import {
   GuestPageAllocator,
   encodeChannelMessage,
   type ChannelId,
+  type GpadlId,
   type OfferChannelMessage,
 } from '@viridian/vmbus';
 import { CHANNEL_CONNECTION_BASE, VmbusHost, type HostTransport } from '@viridian/root-partition';
@@ -33,12 +35,14 @@ interface Bed {
   readonly wired: { connected: number[]; disconnected: number[] };
   /** Host → guest messages, decoded type numbers, in order. */
   readonly toGuest: number[];
+  readonly pages: GuestPageAllocator;
 }
 
 function bed(wired: boolean, maxQueues = 4): Bed {
   const memory = new SharedArrayBuffer(32 * 1024 * 1024);
   const paths = { connected: [] as number[], disconnected: [] as number[] };
   const toGuest: number[] = [];
+  const pages = new GuestPageAllocator(memory.byteLength / 4096, 16);
   /** Connection id → channel, as the hypervisor's connections would route a guest's signal. */
   const routes = new Map<number, ChannelId>();
   const transport: HostTransport = {
@@ -73,11 +77,11 @@ function bed(wired: boolean, maxQueues = 4): Bed {
       signalHost: (connectionId) => queueMicrotask(() => host.handleSignal(routes.get(connectionId) ?? VmbusHost.channelOfConnection(connectionId))),
     },
     memory,
-    pages: new GuestPageAllocator(memory.byteLength / 4096, 16),
+    pages,
   });
   const device = mqDevice({ maxQueues });
   const primary = host.addDevice(device);
-  return { host, guest, device, primary, wired: paths, toGuest };
+  return { host, guest, device, primary, wired: paths, toGuest, pages };
 }
 
 const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 29 + seed) & 0xff);
@@ -250,5 +254,72 @@ describe('sub-channels and a hostile or careless guest', () => {
     expect(b.guest.client.channel(201 as ChannelId)).toBeUndefined();
     // The host never offered them: its server drops the releases as unknown channels.
     await expect.poll(() => b.host.server.metrics.errorsByReason['unknown-channel'] ?? 0).toBe(2);
+  });
+
+  it('survives a hostile host injecting sub-channel offers, rescinds and replies (fuzz): no leak, real queues keep serving', async () => {
+    type Injection =
+      | { readonly kind: 'offer'; readonly relid: number; readonly index: number; readonly stranger: boolean }
+      | { readonly kind: 'rescind'; readonly relid: number }
+      | { readonly kind: 'openResult'; readonly relid: number; readonly status: number }
+      | { readonly kind: 'gpadlCreated'; readonly relid: number; readonly gpadl: number; readonly status: number }
+      | { readonly kind: 'echo' };
+    const relid = fc.integer({ min: 100, max: 105 });
+    const injection: fc.Arbitrary<Injection> = fc.oneof(
+      // Indices 3 and 4 are free (the real sub-channels are 1 and 2): those the guest tries to open.
+      fc.record({ kind: fc.constant('offer' as const), relid, index: fc.constantFrom(0, 1, 3, 3, 4, 4), stranger: fc.boolean() }),
+      fc.record({ kind: fc.constant('rescind' as const), relid: fc.oneof(relid, fc.integer({ min: 1, max: 8 })) }),
+      fc.record({ kind: fc.constant('openResult' as const), relid, status: fc.constantFrom(0, 0xc0000001) }),
+      fc.record({ kind: fc.constant('gpadlCreated' as const), relid, gpadl: fc.integer({ min: 0xe1e10, max: 0xe1e30 }), status: fc.constantFrom(0, 0xc0000001) }),
+      fc.constant({ kind: 'echo' as const }),
+    );
+    const totals: Record<string, number> = {};
+    await fc.assert(
+      fc.asyncProperty(fc.array(injection, { minLength: 1, maxLength: 30 }), async (injections) => {
+        const b = bed(false);
+        const client = await openClient(b);
+        const queues = await client.openQueues(2);
+        const offer = queues[0]!.offer;
+        const available = b.pages.available;
+        for (const i of injections) {
+          switch (i.kind) {
+            case 'offer':
+              b.guest.handleMessage(
+                encodeChannelMessage({ ...offer, childRelid: i.relid as ChannelId, subChannelIndex: i.index, interfaceInstance: i.stranger ? offer.interfaceType : offer.interfaceInstance }),
+              );
+              break;
+            case 'rescind':
+              if (i.relid >= 100) b.guest.handleMessage(encodeChannelMessage({ type: T.rescindChannelOffer, childRelid: i.relid as ChannelId }));
+              break;
+            case 'openResult':
+              b.guest.handleMessage(encodeChannelMessage({ type: T.openChannelResult, childRelid: i.relid as ChannelId, openId: i.relid, status: i.status }));
+              break;
+            case 'gpadlCreated':
+              b.guest.handleMessage(encodeChannelMessage({ type: T.gpadlCreated, childRelid: i.relid as ChannelId, gpadlId: i.gpadl as GpadlId, status: i.status }));
+              break;
+            case 'echo':
+              // On the real queues only (a fake sub-channel the guest opened has no server).
+              await client.echo(bytes(32, 1), queues[injections.indexOf(i) % queues.length]);
+              break;
+          }
+        }
+        // Let the guest finish what the injections started, then withdraw every fake offer.
+        await b.guest.subChannels.idle();
+        for (let r = 100; r <= 105; r++) if (b.guest.client.channel(r as ChannelId)) b.guest.handleMessage(encodeChannelMessage({ type: T.rescindChannelOffer, childRelid: r as ChannelId }));
+        await b.guest.subChannels.idle();
+        // Fake sub-channels the guest managed to open are closed by their rescind; none leaves pages behind.
+        expect(client.channel.subChannels.open.filter((q) => q.id >= 100)).toEqual([]);
+        expect(b.pages.available).toBe(available);
+        // The real queues are intact and serve.
+        expect(client.queues.map((q) => q.id)).toEqual(queues.map((q) => q.id));
+        expect(await echoAll(client, 9, 3)).toEqual({ 0: 3, 1: 3, 2: 3 });
+        for (const [k, v] of Object.entries(b.guest.subChannels.counters)) totals[k] = (totals[k] ?? 0) + v;
+      }),
+      { numRuns: 40 },
+    );
+    // The real sub-channels opened in every run; fake ones were declined, or failed to open (the
+    // real host knows no such channel) and were declined or released.
+    expect(totals.opened).toBeGreaterThanOrEqual(80);
+    expect(totals.declined).toBeGreaterThan(0);
+    expect(totals.failed).toBeGreaterThan(0);
   });
 });

@@ -35,7 +35,8 @@ export interface ClientChannel {
   /**
    * For a sub-channel offer (`offer.subChannelIndex` ≠ 0): the primary it belongs to, the live
    * offer with the same interface type and instance and index 0 (vmbus-wire.md §4.4); `undefined`
-   * for a primary, and for a sub-channel offer that matches no primary (the guest declines it).
+   * for a primary, and for a sub-channel offer that matches no primary or repeats a live
+   * sub-channel's index (the guest declines it).
    */
   readonly primary: ChannelId | undefined;
   /**
@@ -73,6 +74,8 @@ export type ClientProtocolErrorReason =
   | 'duplicate-offer'
   /** A sub-channel offer whose interface matches no live primary channel. */
   | 'unknown-primary'
+  /** A sub-channel offer with the index of a live sub-channel of the same primary. */
+  | 'duplicate-sub-channel'
   /** A known type the client does not implement. */
   | 'unsupported-message';
 

@@ -245,10 +245,14 @@ export class VmbusClient {
       case T.offerChannel: {
         if (this.state.kind !== 'connected') return this.protocolError('unexpected-message', `OFFERCHANNEL while ${this.state.kind}`, m.type);
         if (this.channels.has(m.childRelid)) return this.protocolError('duplicate-offer', `channel ${m.childRelid} is already offered`, m.type);
-        const primary = m.subChannelIndex === 0 ? undefined : this.primaryOf(m);
+        let primary = m.subChannelIndex === 0 ? undefined : this.primaryOf(m);
         if (m.subChannelIndex !== 0 && primary === undefined) {
           // Recorded all the same, so the guest can decline it with RELID_RELEASED.
           this.protocolError('unknown-primary', `sub-channel ${m.childRelid} (index ${m.subChannelIndex}) matches no primary channel`, m.type);
+        } else if (primary !== undefined && this.subChannelIndexTaken(primary, m.subChannelIndex)) {
+          // Two live sub-channels with one index: the second is not one of the primary's queues.
+          this.protocolError('duplicate-sub-channel', `sub-channel index ${m.subChannelIndex} of channel ${primary} is already offered`, m.type);
+          primary = undefined;
         }
         this.channels.set(m.childRelid, { offer: m, state: { kind: 'closed' }, rescinded: false, primary });
         return this.emit({ kind: 'offer', offer: m, initial: this.state.offers === 'requested', primary });
@@ -364,6 +368,11 @@ export class VmbusClient {
       if (c.offer.subChannelIndex === 0 && !c.rescinded && c.offer.interfaceType === offer.interfaceType && c.offer.interfaceInstance === offer.interfaceInstance) return id;
     }
     return undefined;
+  }
+
+  private subChannelIndexTaken(primary: ChannelId, index: number): boolean {
+    for (const c of this.channels.values()) if (c.primary === primary && !c.rescinded && c.offer.subChannelIndex === index) return true;
+    return false;
   }
 
   private knownChannel(id: ChannelId, what: string): ClientChannel {

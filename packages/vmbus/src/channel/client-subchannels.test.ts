@@ -60,6 +60,20 @@ describe('VmbusClient sub-channel offers', () => {
     expect(client.channel(channelId(1))?.primary).toBeUndefined();
   });
 
+  it('reports a repeated index of a live sub-channel as no sub-channel of the primary; a rescinded one frees its index', () => {
+    const { client, events } = connected();
+    client.handle(offer(3, first, 1));
+    client.handle(offer(4, first, 1));
+    client.handle({ type: T.rescindChannelOffer, childRelid: channelId(3) });
+    client.handle(offer(5, first, 1));
+    expect(events.filter((e) => e.kind === 'offer').map((e) => e.kind === 'offer' && [e.offer.childRelid, e.primary])).toEqual([
+      [3, 1],
+      [4, undefined],
+      [5, 1],
+    ]);
+    expect(events.filter((e) => e.kind === 'protocolError').map((e) => e.kind === 'protocolError' && e.reason)).toEqual(['duplicate-sub-channel']);
+  });
+
   it('reports an orphan (no primary, or a rescinded one) and lets the guest decline it', () => {
     const { client, events, sent } = connected();
     client.handle(offer(6, parseGuid('00000000-0000-0000-0000-000000000009'), 1));

@@ -91,10 +91,25 @@ export class GuestChannel {
    * completion's payload (padding included: protocols carry their own lengths).
    * @throws {GuestChannelClosedError} when the channel closes first
    */
-  async request(payload: Uint8Array): Promise<Uint8Array> {
+  request(payload: Uint8Array): Promise<Uint8Array> {
     const transactionId = this.nextTransactionId++;
     if (this.nextTransactionId > Number.MAX_SAFE_INTEGER) this.nextTransactionId = 1;
     const done = new Promise<Uint8Array>((resolve, reject) => this.pending.set(transactionId, { resolve, reject }));
+    // Fast path (nobody queued, the packet fits): written now, no promise besides the completion's.
+    try {
+      if (!this.closed && this.queued.length === 0 && this.endpoint.outgoing.writeInband(payload, transactionId, true).ok) {
+        this.flushSoon();
+        return done;
+      }
+    } catch (error) {
+      this.pending.delete(transactionId);
+      return Promise.reject(error as Error);
+    }
+    return this.sendThenAwait(payload, transactionId, done);
+  }
+
+  /** The slow path of `request`: waits in line for ring space, then for the completion. */
+  private async sendThenAwait(payload: Uint8Array, transactionId: number, done: Promise<Uint8Array>): Promise<Uint8Array> {
     try {
       await this.send(payload, transactionId, true);
     } catch (error) {
@@ -226,10 +241,10 @@ export class GuestChannel {
   private async read(): Promise<void> {
     const onPacket = (packet: IncomingPacket): void => {
       if (packet.kind === 'completion') {
-        const id = packet.transactionId;
-        const waiter = id <= BigInt(Number.MAX_SAFE_INTEGER) ? this.pending.get(Number(id)) : undefined;
+        const id = packet.transactionIdNumber;
+        const waiter = id === undefined ? undefined : this.pending.get(id);
         if (waiter) {
-          this.pending.delete(Number(id));
+          this.pending.delete(id!);
           waiter.resolve(packet.payload().slice());
           return;
         }

@@ -45,6 +45,7 @@ export type { WaitOutcome, Interrupt } from './ring/doorbell.ts';
 export { ChannelRegion } from './channel/channel-region.ts';
 export type { ChannelSide, ChannelRings } from './channel/channel-region.ts';
 export { ChannelEndpoint } from './channel/channel-endpoint.ts';
+export { HaltPoll, CHANNEL_POLL_MICROS } from './channel/halt-poll.ts';
 export { RetryingPostQueue } from './channel/post-queue.ts';
 export type { ChannelEndpointOptions, WaitFor, EndpointCounters } from './channel/channel-endpoint.ts';
 

@@ -14,6 +14,7 @@
  */
 import { Subject } from 'rxjs';
 import {
+  CHANNEL_POLL_MICROS,
   ChannelEndpoint,
   GpaDirectHeader,
   GpaRangeLayout,
@@ -71,7 +72,7 @@ export class GuestChannel {
     /** Closes the channel with the host (the VMBus's `closeChannel`), for {@link GuestChannel.shutdown}. */
     private readonly closeWithHost?: () => Promise<void>,
   ) {
-    this.endpoint = new ChannelEndpoint(rings, 'guest', { interrupt: this.interrupt, signalPeer: signalHost, spinMicros: 0 });
+    this.endpoint = new ChannelEndpoint(rings, 'guest', { interrupt: this.interrupt, signalPeer: signalHost, spinMicros: 0, pollMicros: CHANNEL_POLL_MICROS });
     this.subChannels = new SubChannelList(id);
     this.loop = this.read();
   }

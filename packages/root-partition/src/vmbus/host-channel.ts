@@ -34,6 +34,7 @@
 import type { Logger } from 'pino';
 import { Subject, type Observable } from 'rxjs';
 import {
+  CHANNEL_POLL_MICROS,
   ChannelEndpoint,
   ChannelStateError,
   LocalInterrupt,
@@ -166,7 +167,7 @@ export class HostChannel {
     private readonly problems: RateLimitedLog,
     place: HostChannelPlace = { primary: undefined, subChannelIndex: 0 },
   ) {
-    this.endpoint = new ChannelEndpoint(rings, 'host', { interrupt: this.interrupt, signalPeer: signalGuest, spinMicros: 0 });
+    this.endpoint = new ChannelEndpoint(rings, 'host', { interrupt: this.interrupt, signalPeer: signalGuest, spinMicros: 0, pollMicros: CHANNEL_POLL_MICROS });
     this.primary = place.primary;
     this.subChannelIndex = place.subChannelIndex;
     this.offerSubs = place.offerSubChannels;

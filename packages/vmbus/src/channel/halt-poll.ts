@@ -13,6 +13,17 @@
  *   window halves, down to 0, so an idle or overloaded host stops spinning.
  */
 
+/**
+ * The longest window the VMBus channels of both kernels poll before sleeping, microseconds; the
+ * environment variable VIRIDIAN_CHANNEL_POLL_US overrides it (0 turns polling off).
+ */
+export const CHANNEL_POLL_MICROS = pollMicrosFromEnv(process.env.VIRIDIAN_CHANNEL_POLL_US, 0);
+
+function pollMicrosFromEnv(value: string | undefined, fallback: number): number {
+  const parsed = value === undefined || value === '' ? NaN : Number(value);
+  return Number.isFinite(parsed) && parsed >= 0 && parsed <= 10_000 ? parsed : fallback;
+}
+
 export class HaltPoll {
   /** The current window, microseconds. */
   windowUs: number;

@@ -14,7 +14,8 @@ export type { DeviceSpec, VmSpec } from './kernel/management-protocol.ts';
 export { VmbusHost, CHANNEL_CONNECTION_BASE } from './vmbus/vmbus-host.ts';
 export type { VmbusHostOptions } from './vmbus/vmbus-host.ts';
 export { HostChannel } from './vmbus/host-channel.ts';
-export type { ObservedPacket, HostChannelCounters } from './vmbus/host-channel.ts';
+export type { ObservedPacket, HostChannelCounters, HostChannelPlace } from './vmbus/host-channel.ts';
+export { HostSubChannels, MAX_SUB_CHANNELS_PER_PRIMARY } from './vmbus/host-subchannels.ts';
 export type { HostTransport } from './vmbus/host-transport.ts';
 export type { VmbusDevice, DeviceOffer, ChannelHandler } from './vmbus/vmbus-device.ts';
 

@@ -1,7 +1,9 @@
 /**
  * The VSP framework's device interface: what a device in the root registers (its offer) and what
  * it receives (an opened {@link HostChannel} to serve). Modelled on OpenVMM's `SimpleVmbusDevice`:
- * `open` returns the handler that serves the channel until it closes.
+ * `open` returns the handler that serves the channel until it closes. A device that wants more
+ * queues asks its open primary channel for sub-channels (`HostChannel.offerSubChannels`); `open`
+ * is then called for each sub-channel too, with `channel.primary` and `channel.subChannelIndex` set.
  */
 import type { Guid, IncomingPacket } from '@viridian/vmbus';
 import type { HostChannel } from './host-channel.ts';
@@ -12,10 +14,8 @@ export interface DeviceOffer {
   readonly interfaceType: Guid;
   /** This device's instance id. */
   readonly interfaceInstance: Guid;
-  /** Up to 120 bytes the driver may read (for example a pipe mode). */
+  /** Up to 120 bytes the driver may read (for example a pipe mode). Sub-channels repeat them. */
   readonly userDefined?: Uint8Array;
-  /** Sub-channel index (0 for a primary channel). */
-  readonly subChannelIndex?: number;
 }
 
 /** Serves one open channel: called for every packet the guest sends, in order. */
@@ -33,6 +33,9 @@ export interface ChannelHandler {
 export interface VmbusDevice {
   readonly name: string;
   readonly offer: DeviceOffer;
-  /** The guest opened the channel. Reject (or throw) to fail the open. */
+  /**
+   * The guest opened a channel of this device: the primary, or one of its sub-channels
+   * (`channel.primary` set). Reject (or throw) to fail the open.
+   */
   open(channel: HostChannel): ChannelHandler | Promise<ChannelHandler>;
 }

@@ -115,7 +115,6 @@ export class VmbusHost {
       interfaceType: device.offer.interfaceType,
       interfaceInstance: device.offer.interfaceInstance,
       ...(device.offer.userDefined === undefined ? {} : { userDefined: device.offer.userDefined }),
-      subChannelIndex: device.offer.subChannelIndex ?? 0,
     });
     this.devices.set(id, { device, channel: undefined, handler: undefined, targetVp: 0, subChannels: undefined });
     return id;

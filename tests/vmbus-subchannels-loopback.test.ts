@@ -240,6 +240,21 @@ describe('sub-channels and a hostile or careless guest', () => {
     expect(server.checkConsistency()).toEqual([]);
   });
 
+  it('opens what fits when the guest is short of memory, declines the rest, and never waits for them', async () => {
+    const b = bed(false);
+    const client = await openClient(b);
+    // Leave room for one more channel's rings (18 pages) and no more.
+    const ringPages = (2 * mqDriver.rings.sendRingBytes) / 4096;
+    expect(b.pages.allocate(b.pages.available - ringPages - 1)).toBeDefined();
+    const queues = await client.openQueues(3);
+    expect(queues.map((q) => q.subChannelIndex)).toEqual([0, 1]);
+    expect(client.channel.subChannels.failed).toBe(2);
+    expect(b.guest.subChannels.counters).toMatchObject({ opened: 1, failed: 2, declined: 2 });
+    // The host dropped the declined ones; the open one serves.
+    await expect.poll(() => b.host.server.subChannels(b.primary).length).toBe(1);
+    expect(await echoAll(client, 20, 4)).toEqual({ 0: 10, 1: 10 });
+  });
+
   it('declines a sub-channel offer whose primary is not open, and one matching no primary', async () => {
     const b = bed(false);
     await b.guest.connect();

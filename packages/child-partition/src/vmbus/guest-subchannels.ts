@@ -26,6 +26,10 @@ import type { GuestChannel } from './guest-channel.ts';
 export class SubChannelList {
   private readonly channels: GuestChannel[] = [];
   private readonly opened = new Subject<GuestChannel>();
+  /** Fires when a sub-channel opened or one offered for this primary could not be opened. */
+  private readonly settled = new Subject<void>();
+  /** Offers for this primary the guest could not open (out of memory, refused by the host). */
+  private failures = 0;
   private ended = false;
 
   constructor(private readonly primary: ChannelId) {}
@@ -40,17 +44,25 @@ export class SubChannelList {
     return this.opened.asObservable();
   }
 
+  /** Sub-channel offers for this primary that could not be opened (and were given back). */
+  get failed(): number {
+    return this.failures;
+  }
+
   /**
-   * Resolves with the open sub-channels once at least `count` are open.
+   * Resolves with the open sub-channels once `count` offers for this primary have been dealt with:
+   * opened, or failed to open (then fewer are open: a driver uses what it has, never waits forever
+   * for a sub-channel the guest has no memory for).
    * @throws {GuestChannelClosedError} when the primary closes first
    */
   waitFor(count: number): Promise<readonly GuestChannel[]> {
-    if (this.channels.length >= count) return Promise.resolve([...this.channels]);
+    const done = (): boolean => this.channels.length + this.failures >= count;
+    if (done()) return Promise.resolve([...this.channels]);
     if (this.ended) return Promise.reject(new GuestChannelClosedError(this.primary));
     return new Promise((resolve, reject) => {
-      const subscription = this.opened.subscribe({
+      const subscription = this.settled.subscribe({
         next: () => {
-          if (this.channels.length < count) return;
+          if (!done()) return;
           subscription.unsubscribe();
           resolve([...this.channels]);
         },
@@ -63,6 +75,13 @@ export class SubChannelList {
   add(channel: GuestChannel): void {
     this.channels.push(channel);
     this.opened.next(channel);
+    this.settled.next();
+  }
+
+  /** @internal An offer for this primary could not be opened. */
+  failedToOpen(): void {
+    this.failures++;
+    this.settled.next();
   }
 
   /** @internal A sub-channel is closing. */
@@ -75,6 +94,7 @@ export class SubChannelList {
   end(): void {
     this.ended = true;
     this.opened.complete();
+    this.settled.complete();
   }
 }
 
@@ -141,9 +161,10 @@ export class GuestSubChannels {
     try {
       channel = await this.host.openChannel(id, primary.sizes);
     } catch {
-      // Refused or rescinded meanwhile: a rescinded one is released by its rescind's turn.
+      // Out of memory, refused, or rescinded meanwhile (released by its rescind's turn).
       this.counters.failed++;
       if (this.host.client.channel(id)?.rescinded === false) this.decline(id);
+      this.host.openEntry(primary.channel.id)?.channel.subChannels.failedToOpen();
       return;
     }
     if (this.host.openEntry(primary.channel.id) !== primary) {

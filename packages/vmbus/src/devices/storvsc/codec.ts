@@ -258,6 +258,17 @@ export function readCompletionSense(bytes: Uint8Array, offset = 0): Uint8Array {
 
 const EMPTY = new Uint8Array(0);
 
+/**
+ * A DataView of `bytes` from `offset` on. The hot path decodes and encodes packets in the same few
+ * buffers at the same offsets (a ring's reusable packet record, a VSC's request scratch), so the
+ * last view is kept and reused when the window is the same: no allocation per packet.
+ */
 function view(bytes: Uint8Array, offset: number): DataView {
-  return new DataView(bytes.buffer, bytes.byteOffset + offset, bytes.length - offset);
+  const start = bytes.byteOffset + offset;
+  const length = bytes.length - offset;
+  const last = lastView;
+  if (last !== undefined && last.buffer === bytes.buffer && last.byteOffset === start && last.byteLength === length) return last;
+  return (lastView = new DataView(bytes.buffer, start, length));
 }
+
+let lastView: DataView | undefined;

@@ -62,6 +62,8 @@ export interface HostChannelPlace {
   readonly subChannelIndex: number;
   /** Offers sub-channels of this (primary) channel; see {@link HostChannel.offerSubChannels}. */
   readonly offerSubChannels?: (count: number) => Observable<HostChannel>;
+  /** The child's memory, for devices that move data by GPA-direct ranges (see {@link HostChannel.guestMemory}). */
+  readonly guestMemory?: SharedArrayBuffer;
 }
 
 /** Packets handled per batch before replies are published. */
@@ -158,6 +160,12 @@ export class HostChannel {
   /** 0 for a primary channel; 1 up for a sub-channel. */
   readonly subChannelIndex: number;
   private readonly offerSubs: ((count: number) => Observable<HostChannel>) | undefined;
+  /**
+   * The child's memory (GPA = byte offset), which the root holds as its parent: for devices that
+   * read and write guest buffers the guest names in GPA-direct packets, each range checked first
+   * (`GpaRangeAccess`, ARCHITECTURE.md "Isolation" 2). `undefined` off a VMBus host (tests).
+   */
+  readonly guestMemory: SharedArrayBuffer | undefined;
 
   constructor(
     readonly id: ChannelId,
@@ -171,6 +179,7 @@ export class HostChannel {
     this.primary = place.primary;
     this.subChannelIndex = place.subChannelIndex;
     this.offerSubs = place.offerSubChannels;
+    this.guestMemory = place.guestMemory;
   }
 
   /**

@@ -260,6 +260,7 @@ export class VmbusHost {
         primary: slot.sub?.group.primary,
         subChannelIndex: slot.sub?.group.indexOf(id) ?? 0,
         offerSubChannels: (count) => this.offerSubChannels(id, count),
+        guestMemory: this.options.guestMemory,
       });
     } catch (error) {
       this.problems.warn('bad-ring-gpadl', { channel: id, detail: (error as Error).message }, 'guest opened a channel over an unusable GPADL');

@@ -45,6 +45,8 @@ export async function requestSubChannels(channel: GuestChannel, properties: Chan
 /** Chooses the queue for each SRB. */
 export class StorvscQueues {
   private next = 0;
+  /** SRBs sent per queue: [primary, sub-channel 1, …] by sub-channel index. */
+  readonly sent: number[] = [0];
 
   constructor(private readonly primary: GuestChannel) {}
 
@@ -55,6 +57,13 @@ export class StorvscQueues {
 
   /** The queue for the next SRB: fewest requests in flight, ties round-robin. */
   pick(): GuestChannel {
+    const queue = this.choose();
+    const index = queue.subChannelIndex;
+    this.sent[index] = (this.sent[index] ?? 0) + 1;
+    return queue;
+  }
+
+  private choose(): GuestChannel {
     const subs = this.primary.subChannels.open;
     if (subs.length === 0) return this.primary;
     const n = subs.length + 1;

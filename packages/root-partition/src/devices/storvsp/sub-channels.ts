@@ -71,12 +71,14 @@ export function createSubChannels(
   if (state.kind !== 'ready') return { status: VstorStatus.invalidDeviceState, refused: 'before-ready', detail: `CREATE_SUB_CHANNELS in state ${state.kind}` };
   const left = maxSubChannels - budget.offered;
   if (count < 1 || count > left) return { status: VstorStatus.invalidParameter, refused: 'bad-count', detail: `${count} sub-channels asked, ${left} left` };
+  // Counted first: if the host offers only some before failing, the guest still never gets more
+  // than the maximum by asking again.
+  budget.offered += count;
   try {
     channel.offerSubChannels(count);
   } catch (error) {
     // The primary is closing, or the channel ids ran out: the guest gets a failure, the root goes on.
     return { status: VstorStatus.unsuccessful, refused: 'host-refused', detail: error instanceof Error ? error.message : String(error) };
   }
-  budget.offered += count;
   return { status: VstorStatus.success };
 }

@@ -62,6 +62,8 @@ export interface HostChannelPlace {
   readonly subChannelIndex: number;
   /** Offers sub-channels of this (primary) channel; see {@link HostChannel.offerSubChannels}. */
   readonly offerSubChannels?: (count: number) => Observable<HostChannel>;
+  /** Rescinds this sub-channel; see {@link HostChannel.withdraw}. */
+  readonly withdraw?: () => Promise<void>;
   /** The child's memory, for devices that move data by GPA-direct ranges (see {@link HostChannel.guestMemory}). */
   readonly guestMemory?: SharedArrayBuffer;
 }
@@ -160,6 +162,7 @@ export class HostChannel {
   /** 0 for a primary channel; 1 up for a sub-channel. */
   readonly subChannelIndex: number;
   private readonly offerSubs: ((count: number) => Observable<HostChannel>) | undefined;
+  private readonly withdrawSub: (() => Promise<void>) | undefined;
   /**
    * The child's memory (GPA = byte offset), which the root holds as its parent: for devices that
    * read and write guest buffers the guest names in GPA-direct packets, each range checked first
@@ -179,6 +182,7 @@ export class HostChannel {
     this.primary = place.primary;
     this.subChannelIndex = place.subChannelIndex;
     this.offerSubs = place.offerSubChannels;
+    this.withdrawSub = place.withdraw;
     this.guestMemory = place.guestMemory;
   }
 
@@ -194,6 +198,17 @@ export class HostChannel {
   offerSubChannels(count: number): Observable<HostChannel> {
     if (this.offerSubs === undefined) throw new ChannelStateError(`channel ${this.id} cannot offer sub-channels`);
     return this.offerSubs(count);
+  }
+
+  /**
+   * Withdraws this sub-channel (a device giving up a queue): its service stops (the handler's
+   * `onClose` runs), then the guest is told with RESCIND_CHANNELOFFER; its VMBus closes its end and
+   * releases the id. The primary and its other sub-channels go on.
+   * @throws {ChannelStateError} when this is a primary channel (a device is removed by its host)
+   */
+  async withdraw(): Promise<void> {
+    if (this.withdrawSub === undefined) throw new ChannelStateError(`channel ${this.id} is not a sub-channel`);
+    await this.withdrawSub();
   }
 
   /** Replies to a request with a completion carrying `payload` (queued if the ring is full). */

@@ -159,7 +159,7 @@ export class VmbusHost {
     return group.opened$;
   }
 
-  /** Rescinds a device: its channel stops first, then the guest is told (hot remove). */
+  /** Rescinds a device (or one sub-channel): its channel stops first, then the guest is told (hot remove). */
   async removeDevice(id: ChannelId): Promise<void> {
     const slot = this.devices.get(id);
     if (slot === undefined) return;
@@ -260,6 +260,7 @@ export class VmbusHost {
         primary: slot.sub?.group.primary,
         subChannelIndex: slot.sub?.group.indexOf(id) ?? 0,
         offerSubChannels: (count) => this.offerSubChannels(id, count),
+        ...(slot.sub === undefined ? {} : { withdraw: () => this.removeDevice(id) }),
         guestMemory: this.options.guestMemory,
       });
     } catch (error) {

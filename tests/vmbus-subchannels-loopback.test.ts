@@ -214,6 +214,8 @@ describe('sub-channels and a hostile or careless guest', () => {
     // A device cannot offer sub-channels of a sub-channel or of a closed channel.
     expect(() => b.host.offerSubChannels(queues[1]!.id, 1)).toThrow(ChannelStateError);
     const primaryChannel = b.host.channel(b.primary)!;
+    // Only a sub-channel can be withdrawn by its device.
+    await expect(primaryChannel.withdraw()).rejects.toBeInstanceOf(ChannelStateError);
     await client.channel.shutdown();
     expect(() => primaryChannel.offerSubChannels(1)).toThrow(ChannelStateError);
   });

@@ -30,8 +30,8 @@ export interface ChannelEndpointOptions extends IncomingRingOptions {
   /**
    * The longest window `waitAsync` polls for packets before it sleeps, in microseconds (default 0:
    * never). The window adapts (halt-poll.ts); polling looks once per microtask turn, so the
-   * thread's own work (replies that make the peer's next packets) runs in between, and yields to
-   * the event loop every millisecond.
+   * thread's own work (replies that make the peer's next packets) runs in between, with a turn of
+   * the event loop every few looks.
    */
   readonly pollMicros?: number;
 }
@@ -53,10 +53,11 @@ export interface EndpointCounters {
 }
 
 const DEFAULT_SPIN_MICROS = 50;
-/** The longest a poll keeps the thread's event loop from its other tasks (it yields after), ms. */
-const POLL_SLICE_MS = 1;
-/** Looks between two reads of the clock while polling. */
-const LOOKS_PER_CLOCK = 8;
+/**
+ * Looks (one per microtask turn) between two turns of the event loop while polling, which is also
+ * when the clock is read: I/O completions and timers wait for at most this many looks.
+ */
+const LOOKS_PER_TURN = 8;
 
 /** One party's end of a channel. */
 export class ChannelEndpoint {
@@ -68,7 +69,6 @@ export class ChannelEndpoint {
   private readonly spinMs: number;
   /** Adaptive polling of `waitAsync` for packets (undefined: off). */
   readonly haltPoll: HaltPoll | undefined;
-  private yieldAt = 0;
 
   /**
    * Opens `side`'s end of `region`: the guest writes the send ring and reads the receive ring,
@@ -138,9 +138,10 @@ export class ChannelEndpoint {
     this.flush();
     this.release();
     const poll = what.packets ? this.haltPoll : undefined;
-    if (poll && poll.windowUs > 0) {
+    const windowUs = poll?.windowUs ?? 0;
+    if (poll && windowUs > 0) {
       const rung = this.interrupt.sequence();
-      if (await this.poll(what, poll.windowUs, rung)) {
+      if (await this.poll(what, windowUs, rung)) {
         poll.hit();
         this.counters.pollHits++;
         return true;
@@ -153,32 +154,27 @@ export class ChannelEndpoint {
     this.counters.sleeps++;
     const slept = poll ? performance.now() : 0;
     await this.interrupt.waitAsync(seen, timeoutMs);
-    if (poll) poll.slept((performance.now() - slept) * 1000);
+    if (poll) poll.slept((performance.now() - slept) * 1000, windowUs);
     return this.ready(what);
   }
 
   /**
-   * Looks for `what` with the mask still set (the peer need not signal) for up to `windowUs`, once
-   * per microtask turn, yielding to the event loop every POLL_SLICE_MS. Stops early when the
-   * interrupt is rung (a local owner waking the loop, for example to stop it).
+   * Looks for `what` with the mask still set (the peer need not signal) for up to `windowUs`: on
+   * microtask turns, with a turn of the event loop every LOOKS_PER_TURN looks so the thread's I/O
+   * and timers are served meanwhile. Stops early when the interrupt is rung (a local owner waking
+   * the loop, for example to stop it).
    */
   private async poll(what: WaitFor, windowUs: number, rung: number): Promise<boolean> {
-    let now = performance.now();
-    const until = now + windowUs / 1000;
-    if (this.yieldAt < now) this.yieldAt = now + POLL_SLICE_MS;
+    const until = performance.now() + windowUs / 1000;
     for (let look = 1; ; look++) {
       if (this.ready(what)) return true;
       if (this.interrupt.sequence() !== rung) return false;
-      if (look % LOOKS_PER_CLOCK === 0) {
-        now = performance.now();
-        if (now >= until) return false;
-        if (now >= this.yieldAt) {
-          await new Promise((resolve) => setImmediate(resolve));
-          this.yieldAt = performance.now() + POLL_SLICE_MS;
-          continue;
-        }
+      if (look % LOOKS_PER_TURN === 0) {
+        if (performance.now() >= until) return false;
+        await new Promise((resolve) => setImmediate(resolve));
+      } else {
+        await null;
       }
-      await null;
     }
   }
 

@@ -246,7 +246,7 @@ export class GuestChannel {
         const waiter = id === undefined ? undefined : this.pending.get(id);
         if (waiter) {
           this.pending.delete(id!);
-          waiter.resolve(packet.payload().slice());
+          waiter.resolve(packet.bytes.slice(packet.payloadOffset, packet.payloadOffset + packet.payloadLength));
           return;
         }
       }

@@ -34,8 +34,8 @@ it('offers, opens and serves three sub-channels between partitions, and closes t
   };
   expect(result.queues.map((q) => q.index)).toEqual([0, 1, 2, 3]);
   expect(new Set(result.queues.map((q) => q.id)).size).toBe(4);
-  // The root's SynIC wiring has no connection per sub-channel yet: they signal on the primary's.
-  expect(new Set(result.queues.map((q) => q.connectionId)).size).toBe(1);
+  // Each sub-channel has its own guest → host interrupt path (connection and root event flag).
+  expect(new Set(result.queues.map((q) => q.connectionId)).size).toBe(4);
   expect(result.served).toEqual({ 0: 500, 1: 500, 2: 500, 3: 500 });
   expect(result.mismatches).toBe(0);
   expect(result.stats).toEqual({ opened: 4, closed: 0, subChannelsOpened: 3 });

@@ -5,17 +5,20 @@
  * {@link ROOT_EVENT_SINT} by event flag.
  */
 import type { Logger } from 'pino';
-import type { VpContext } from '@viridian/hypervisor';
+import { HvStatus, type VpContext } from '@viridian/hypervisor';
 import type { ChannelId } from '@viridian/vmbus';
 import { CHANNEL_CONNECTION_BASE, VmbusHost } from '../vmbus/vmbus-host.ts';
+import type { HostTransport } from '../vmbus/host-transport.ts';
 import type { VmbusDevice } from '../vmbus/vmbus-device.ts';
-import { EVENT_FLAGS_PER_SINT, ROOT_EVENT_SINT, ROOT_MESSAGE_SINT, SynicVmbusLink } from './synic-vmbus-link.ts';
+import { EVENT_FLAGS_PER_SINT, LinkSetupError, ROOT_EVENT_SINT, ROOT_MESSAGE_SINT, SynicVmbusLink } from './synic-vmbus-link.ts';
 
 /** A child's VMBus as the root holds it. */
 export interface ChildVmbus {
   readonly childId: bigint;
   readonly link: SynicVmbusLink;
   readonly host: VmbusHost;
+  /** The root event flag of each of its channels (primaries and sub-channels). */
+  readonly flags: Map<ChannelId, number>;
 }
 
 /** Port ids in the root's own port space. */
@@ -44,8 +47,16 @@ export class RootVmbus {
     const index = this.nextChild++;
     const ids = { rootMessagePort: MESSAGE_PORT_BASE + index, toChildMessages: ROOT_CONNECTION_BASE + 2 * index, toChildEvents: ROOT_CONNECTION_BASE + 2 * index + 1 };
     const link = SynicVmbusLink.create(this.vp.hypercalls, this.vp.partitionId, childId, ids);
-    const host = new VmbusHost({ transport: link, guestMemory, vpCount, logger: this.logger.child({ partition: String(childId) }) });
-    const child: ChildVmbus = { childId, link, host };
+    const flags = new Map<ChannelId, number>();
+    // Sub-channels get their own guest → host interrupt path, as primaries do (`addDevice`).
+    const transport: HostTransport = {
+      postMessage: (bytes, targetVp) => link.postMessage(bytes, targetVp),
+      signalChannel: (channel, targetVp) => link.signalChannel(channel, targetVp),
+      connectSubChannel: (channel, connectionId) => this.connectPath(child, channel, connectionId),
+      disconnectSubChannel: (channel, connectionId) => this.releasePath(child, channel, connectionId),
+    };
+    const host = new VmbusHost({ transport, guestMemory, vpCount, logger: this.logger.child({ partition: String(childId) }) });
+    const child: ChildVmbus = { childId, link, host, flags };
     this.byMessagePort.set(ids.rootMessagePort, child);
     return child;
   }
@@ -55,23 +66,45 @@ export class RootVmbus {
    * @throws {LinkSetupError} when the event flags of the root's SINT are exhausted or a call fails
    */
   addDevice(child: ChildVmbus, device: VmbusDevice): ChannelId {
+    const channel = child.host.addDevice(device);
+    try {
+      this.connectPath(child, channel, CHANNEL_CONNECTION_BASE + channel);
+    } catch (error) {
+      void child.host.removeDevice(channel);
+      throw error;
+    }
+    return channel;
+  }
+
+  /**
+   * Makes a channel's guest → host interrupt path: a root event flag, the root's event port with
+   * that flag, and the child's connection `connectionId` to it.
+   * @throws {LinkSetupError} when the flags are exhausted or a call fails (nothing is kept)
+   */
+  private connectPath(child: ChildVmbus, channel: ChannelId, connectionId: number): void {
     const flag = this.freeFlags.pop() ?? this.nextFlag++;
     if (flag >= EVENT_FLAGS_PER_SINT) {
       this.freeFlags.push(flag);
-      throw new Error(`the root's ${EVENT_FLAGS_PER_SINT} channel interrupt flags are in use`);
+      throw new LinkSetupError(`Allocating a channel interrupt flag (all ${EVENT_FLAGS_PER_SINT} in use)`, HvStatus.INSUFFICIENT_MEMORY);
     }
-    let channel: ChannelId | undefined;
     try {
-      channel = child.host.addDevice(device);
-      child.link.connectChannel(channel, CHANNEL_CONNECTION_BASE + channel, CHANNEL_PORT_BASE + flag, flag);
+      child.link.connectChannel(channel, connectionId, CHANNEL_PORT_BASE + flag, flag);
     } catch (error) {
-      // Give back what this call took: the flag, and the offer if it was made.
       this.freeFlags.push(flag);
-      if (channel !== undefined) void child.host.removeDevice(channel);
       throw error;
     }
     this.byFlag.set(flag, { child, channel });
-    return channel;
+    child.flags.set(channel, flag);
+  }
+
+  /** Removes a channel's interrupt path (its id was released) and frees its flag. */
+  private releasePath(child: ChildVmbus, channel: ChannelId, connectionId: number): void {
+    child.link.disconnectChannel(channel, connectionId);
+    const flag = child.flags.get(channel);
+    if (flag === undefined) return;
+    child.flags.delete(channel);
+    this.byFlag.delete(flag);
+    this.freeFlags.push(flag);
   }
 
   /**
@@ -82,12 +115,11 @@ export class RootVmbus {
     this.byMessagePort.delete(child.link.ids.rootMessagePort);
     await child.host.close();
     child.link.close((channel) => CHANNEL_CONNECTION_BASE + channel);
-    for (const [flag, entry] of this.byFlag) {
-      if (entry.child === child) {
-        this.byFlag.delete(flag);
-        this.freeFlags.push(flag);
-      }
+    for (const flag of child.flags.values()) {
+      this.byFlag.delete(flag);
+      this.freeFlags.push(flag);
     }
+    child.flags.clear();
   }
 
   /** Routes a batch of the root VP's interrupts (its SINT mask) to the children's VMBus. */

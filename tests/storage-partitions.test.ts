@@ -24,7 +24,7 @@ describe('storage between partitions', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('a child writes, flushes and verifies its raw and VHDX disks', async () => {
+  it('a child writes, flushes and verifies its raw and VHDX disks over a four-queue controller', async () => {
     const rawPath = join(dir, 'a.img');
     const vhdxPath = join(dir, 'b.vhdx');
     await (await createDisk(rawPath, { format: 'raw', size: 16 * MiB })).close();
@@ -34,10 +34,11 @@ describe('storage between partitions', () => {
       memoryBytes: 32 * MiB,
       program: storageGuest,
       args: { blocks: 64 },
-      devices: [{ kind: 'scsi', disks: [{ path: rawPath }, { path: vhdxPath, lun: 2 }] }],
+      devices: [{ kind: 'scsi', disks: [{ path: rawPath }, { path: vhdxPath, lun: 2 }], queues: 4 }],
     });
     await vm.start();
-    const result = (await vm.result) as { disks: { lun: number; capacity: number; verified: boolean; outOfRange: string }[] };
+    const result = (await vm.result) as { disks: { lun: number; capacity: number; verified: boolean; outOfRange: string }[]; queues: number[] };
+    expect(result.queues).toEqual([4]); // the primary and the three sub-channels storvsp offered
     expect(result.disks).toEqual([
       { lun: 0, capacity: 16 * MiB, blockSize: 512, verified: true, outOfRange: 'sense 5/21' },
       { lun: 2, capacity: 32 * MiB, blockSize: 512, verified: true, outOfRange: 'sense 5/21' },
@@ -69,6 +70,12 @@ describe('storage between partitions', () => {
     await image.close();
     expect([block[0], block[1]]).toEqual([1, 4]);
     expect((await vm.stats()).scsi[0]).toMatchObject({ malformed: 0, flushes: 1 });
+  });
+
+  it('refuses a scsi controller with a bad queue count', async () => {
+    for (const queues of [0, 65, 1.5, '2']) {
+      await expect(host.createVm({ name: `q-${String(queues)}`, memoryBytes: 8 * MiB, program: storageGuest, devices: [{ kind: 'scsi', disks: [], queues: queues as number }] })).rejects.toMatchObject({ code: 'VIRIDIAN_VM_BAD_SPEC' });
+    }
   });
 
   it('refuses a VM whose disk does not exist', async () => {

@@ -40,7 +40,8 @@ export interface HostOptions {
  */
 export type DeviceOption =
   | { readonly kind: 'echo' }
-  | { readonly kind: 'scsi'; readonly disks: readonly { readonly path: string; readonly lun?: number; readonly readOnly?: boolean }[] }
+  /** `queues`: the primary channel plus sub-channels the guest's storvsc may open (1-64, default 1). */
+  | { readonly kind: 'scsi'; readonly disks: readonly { readonly path: string; readonly lun?: number; readonly readOnly?: boolean }[]; readonly queues?: number }
   | { readonly kind: 'module'; readonly url: URL | string; readonly options?: unknown };
 
 /** What {@link Host.createVm} takes. */
@@ -124,7 +125,8 @@ export class Host {
       (options.devices ?? []).map(async (device): Promise<DeviceSpec> => {
         if (device?.kind === 'scsi') {
           // The root opens the images: it gets absolute paths.
-          return { kind: 'scsi', disks: (Array.isArray(device.disks) ? device.disks : []).map((disk) => ({ ...disk, path: typeof disk?.path === 'string' ? resolvePath(disk.path) : disk?.path })) };
+          const disks = (Array.isArray(device.disks) ? device.disks : []).map((disk) => ({ ...disk, path: typeof disk?.path === 'string' ? resolvePath(disk.path) : disk?.path }));
+          return device.queues === undefined ? { kind: 'scsi', disks } : { kind: 'scsi', disks, queues: device.queues };
         }
         if (device?.kind !== 'module') return device;
         const url = await compile(device.url);

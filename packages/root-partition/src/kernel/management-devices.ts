@@ -9,12 +9,15 @@
  */
 import { isAbsolute } from 'node:path';
 import { StorvscProtocol, isGuid } from '@viridian/vmbus';
+import { MAX_STORVSP_SUB_CHANNELS } from '../devices/storvsp/sub-channels.ts';
 import type { VmbusDevice } from '../vmbus/vmbus-device.ts';
 import { ManagementError } from './management-errors.ts';
 import type { DeviceSpec, ScsiDiskSpec } from './management-protocol.ts';
 
 /** Most devices (and driver modules) one VM spec may name. */
 export const MAX_DEVICES_PER_VM = 32;
+/** Most queues (the primary channel and its sub-channels) of one synthetic SCSI controller. */
+export const MAX_SCSI_QUEUES = MAX_STORVSP_SUB_CHANNELS + 1;
 
 /**
  * Checks the `devices` of a VM spec.
@@ -26,7 +29,14 @@ export function checkDeviceSpecs(devices: unknown): DeviceSpec[] {
   return devices.map((device: unknown) => {
     const kind = (device as { kind?: unknown } | null)?.kind;
     if (kind === 'echo') return { kind };
-    if (kind === 'scsi') return { kind, disks: checkScsiDisks((device as { disks?: unknown }).disks) };
+    if (kind === 'scsi') {
+      const { disks, queues } = device as { disks?: unknown; queues?: unknown };
+      if (queues === undefined) return { kind, disks: checkScsiDisks(disks) };
+      if (typeof queues !== 'number' || !Number.isInteger(queues) || queues < 1 || queues > MAX_SCSI_QUEUES) {
+        throw new ManagementError('VIRIDIAN_VM_BAD_SPEC', `scsi queues must be an integer in 1..${MAX_SCSI_QUEUES}`);
+      }
+      return { kind, disks: checkScsiDisks(disks), queues };
+    }
     if (kind === 'module') {
       const { url, options } = device as { url?: unknown; options?: unknown };
       if (typeof url !== 'string' || !url.startsWith('file:')) throw new ManagementError('VIRIDIAN_VM_BAD_SPEC', 'a module device needs a file URL');

@@ -14,7 +14,8 @@ import type { GuestRingState, ObservedPacket } from '../vmbus/host-channel.ts';
  */
 export type DeviceSpec =
   | { readonly kind: 'echo' }
-  | { readonly kind: 'scsi'; readonly disks: readonly ScsiDiskSpec[] }
+  /** `queues`: the primary channel plus sub-channels the guest may open (1-64, default 1). */
+  | { readonly kind: 'scsi'; readonly disks: readonly ScsiDiskSpec[]; readonly queues?: number }
   | { readonly kind: 'module'; readonly url: string; readonly options?: unknown };
 
 /**

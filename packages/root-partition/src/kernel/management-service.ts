@@ -168,7 +168,7 @@ export class ManagementService {
             }
             const specIndex = devices.length;
             devices.push((guestMemory) => {
-              const created = storvspDevice({ guestMemory, controller, instance });
+              const created = storvspDevice({ guestMemory, controller, instance, maxSubChannels: (device.queues ?? 1) - 1 });
               scsi.push(created);
               scsiBySpecIndex.set(specIndex, created);
               return created;

@@ -8,13 +8,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import fc from 'fast-check';
 import { firstValueFrom } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AdditionalSense,
-  GuestPageAllocator,
   ScsiOp,
   ScsiRequest,
   SenseKey,
@@ -25,59 +23,13 @@ import {
   encodeScsiRequest,
   readScsiRequest,
   vstorPacket,
-  type ChannelId,
 } from '@viridian/vmbus';
-import { ScsiController, VmbusHost, createDisk, storvspDevice, type StorvspDevice, type VirtualDisk } from '@viridian/root-partition';
-import { DiskRequestError, ScsiCommandError, StorvscController, StorvscProtocolError, VmbusGuest, storvscDriver } from '@viridian/child-partition';
+import { ScsiController, createDisk, type StorvspDevice, type VirtualDisk } from '@viridian/root-partition';
+import { pattern, same, scsiLoopback } from './support/scsi-loopback.ts';
+import { DiskRequestError, ScsiCommandError, StorvscController, StorvscProtocolError } from '@viridian/child-partition';
 
 const MiB = 1024 * 1024;
 
-/** Host and guest VMBus over one memory, with one allocator for rings and data buffers. */
-async function scsiLoopback(controller: ScsiController, versions?: number[], maxInFlightBytes?: number) {
-  const memory = new SharedArrayBuffer(32 * MiB);
-  const pages = new GuestPageAllocator(memory.byteLength / 4096, 16);
-  const host: VmbusHost = new VmbusHost({
-    transport: {
-      postMessage: (bytes) => {
-        const copy = bytes.slice();
-        queueMicrotask(() => guest.handleMessage(copy));
-        return true;
-      },
-      signalChannel: (id) => queueMicrotask(() => guest.handleSignal(id)),
-    },
-    guestMemory: memory,
-    logger: pino({ level: 'silent' }),
-  });
-  const guest: VmbusGuest = new VmbusGuest({
-    transport: {
-      postMessage: (bytes) => {
-        const copy = bytes.slice();
-        queueMicrotask(() => host.handleMessage(copy));
-        return 'ok';
-      },
-      signalHost: (connectionId) => queueMicrotask(() => host.handleSignal(VmbusHost.channelOfConnection(connectionId))),
-    },
-    memory,
-    pages,
-  });
-  const device = storvspDevice({ guestMemory: memory, controller, ...(versions ? { versions } : {}), ...(maxInFlightBytes ? { maxInFlightBytes } : {}) });
-  const id: ChannelId = host.addDevice(device);
-  await guest.connect();
-  const driver = storvscDriver({ memory, pages });
-  const open = () => guest.openChannel(id, driver.rings);
-  return { memory, pages, host, guest, device, id, driver, open };
-}
-
-function pattern(length: number, seed: number): Uint8Array {
-  const bytes = new Uint8Array(length);
-  for (let i = 0; i < length; i++) bytes[i] = (i * 131 + seed * 7 + (i >> 9)) & 0xff;
-  return bytes;
-}
-
-/** Byte equality without a deep-equality walk over megabytes. */
-function same(a: Uint8Array, b: Uint8Array): boolean {
-  return Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length));
-}
 
 describe('storvsp + storvsc loopback', () => {
   let dir: string;
@@ -115,7 +67,7 @@ describe('storvsp + storvsc loopback', () => {
   });
 
   it('falls back to an older version when the VSP only speaks 5.1', async () => {
-    const old = await scsiLoopback(new ScsiController('old', 2 * MiB, 64), [0x0501]);
+    const old = await scsiLoopback(new ScsiController('old', 2 * MiB, 64), { versions: [0x0501] });
     const client = await StorvscController.attach(await old.open(), old);
     expect(client.version).toBe(0x0501);
     expect(client.disks).toEqual([]);
@@ -309,7 +261,7 @@ describe('storvsp + storvsc loopback', () => {
     const disk2 = await createDisk(join(dir, 'budget.img'), { format: 'raw', size: 16 * MiB });
     const budgeted = new ScsiController('budget', 2 * MiB, 64);
     budgeted.attach(0, disk2);
-    const other = await scsiLoopback(budgeted, undefined, budget);
+    const other = await scsiLoopback(budgeted, { maxInFlightBytes: budget });
     const guestScsi = await StorvscController.attach(await other.open(), other);
     const target = guestScsi.disks[0];
     expect(target).toBeDefined();

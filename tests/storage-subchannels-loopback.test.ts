@@ -11,12 +11,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ChannelPropertyFlags,
-  GuestPageAllocator,
   StorvscProtocol,
   VstorFlags,
   VstorOperation,
@@ -24,10 +22,10 @@ import {
   VstorStatus,
   encodeSubChannelCount,
   vstorPacket,
-  type ChannelId,
 } from '@viridian/vmbus';
-import { ScsiController, VmbusHost, createDisk, storvspDevice, type VirtualDisk } from '@viridian/root-partition';
-import { StorvscController, VmbusGuest, storvscDriver, type GuestChannel } from '@viridian/child-partition';
+import { ScsiController, createDisk, storvspDevice, type VirtualDisk } from '@viridian/root-partition';
+import { pattern, same, scsiLoopback } from './support/scsi-loopback.ts';
+import { StorvscController, type GuestChannel } from '@viridian/child-partition';
 
 const MiB = 1024 * 1024;
 
@@ -43,51 +41,12 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Host and guest VMBus over one memory; storvsp offering up to `maxSubChannels`. */
+/** The loopback with storvsp offering up to `maxSubChannels`, serving the raw disk on LUN 0. */
 async function loopback(maxSubChannels: number | undefined) {
-  const memory = new SharedArrayBuffer(48 * MiB);
-  const pages = new GuestPageAllocator(memory.byteLength / 4096, 16);
-  const host: VmbusHost = new VmbusHost({
-    transport: {
-      postMessage: (bytes) => {
-        const copy = bytes.slice();
-        queueMicrotask(() => guest.handleMessage(copy));
-        return true;
-      },
-      signalChannel: (id) => queueMicrotask(() => guest.handleSignal(id)),
-    },
-    guestMemory: memory,
-    logger: pino({ level: 'silent' }),
-  });
-  const guest: VmbusGuest = new VmbusGuest({
-    transport: {
-      postMessage: (bytes) => {
-        const copy = bytes.slice();
-        queueMicrotask(() => host.handleMessage(copy));
-        return 'ok';
-      },
-      signalHost: (connectionId) => queueMicrotask(() => host.handleSignal(VmbusHost.channelOfConnection(connectionId))),
-    },
-    memory,
-    pages,
-  });
   const controller = new ScsiController('mq', StorvscProtocol.MAX_TRANSFER_BYTES, StorvscProtocol.MAX_LUNS);
   controller.attach(0, disk);
-  const device = storvspDevice({ guestMemory: memory, controller, ...(maxSubChannels === undefined ? {} : { maxSubChannels }) });
-  const id: ChannelId = host.addDevice(device);
-  await guest.connect();
-  const driver = storvscDriver({ memory, pages });
-  const open = () => guest.openChannel(id, driver.rings);
-  return { memory, pages, host, guest, device, id, open };
+  return scsiLoopback(controller, { guestMemoryBytes: 48 * MiB, ...(maxSubChannels === undefined ? {} : { maxSubChannels }) });
 }
-
-function pattern(length: number, seed: number): Uint8Array {
-  const bytes = new Uint8Array(length);
-  for (let i = 0; i < length; i++) bytes[i] = (i * 131 + seed * 7 + (i >> 9)) & 0xff;
-  return bytes;
-}
-
-const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length));
 
 /** Sends a header-only vstor packet (with `count` for CREATE_SUB_CHANNELS) and returns the answer's status. */
 async function control(channel: GuestChannel, operation: number, count?: number): Promise<number> {

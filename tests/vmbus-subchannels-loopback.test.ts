@@ -9,22 +9,24 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { pino } from 'pino';
+import type {
+  GuestPageAllocator} from '@viridian/vmbus';
 import {
   ChannelMessageType as T,
   ChannelStateError,
-  GuestPageAllocator,
   encodeChannelMessage,
   type ChannelId,
   type GpadlId,
   type OfferChannelMessage,
 } from '@viridian/vmbus';
-import { CHANNEL_CONNECTION_BASE, VmbusHost, type HostTransport } from '@viridian/root-partition';
-import { GuestChannelClosedError, VmbusGuest, type OfferChange } from '@viridian/child-partition';
+import { CHANNEL_CONNECTION_BASE, type VmbusHost } from '@viridian/root-partition';
+import type { VmbusGuest} from '@viridian/child-partition';
+import { GuestChannelClosedError, type OfferChange } from '@viridian/child-partition';
 import mqDevice from './fixtures/mq/device.ts';
 import type { MqClient} from './fixtures/mq/driver.ts';
 import mqDriver, { MqError } from './fixtures/mq/driver.ts';
 import { MqStatus } from './fixtures/mq/protocol.ts';
+import { vmbusLoopback } from './support/vmbus-loopback.ts';
 
 interface Bed {
   readonly host: VmbusHost;
@@ -32,56 +34,16 @@ interface Bed {
   readonly device: ReturnType<typeof mqDevice>;
   readonly primary: ChannelId;
   /** Sub-channel interrupt paths the transport made and removed (wired mode). */
-  readonly wired: { connected: number[]; disconnected: number[] };
+  readonly wired: { readonly connected: number[]; readonly disconnected: number[] };
   /** Host → guest messages, decoded type numbers, in order. */
   readonly toGuest: number[];
   readonly pages: GuestPageAllocator;
 }
 
 function bed(wired: boolean, maxQueues = 4): Bed {
-  const memory = new SharedArrayBuffer(32 * 1024 * 1024);
-  const paths = { connected: [] as number[], disconnected: [] as number[] };
-  const toGuest: number[] = [];
-  const pages = new GuestPageAllocator(memory.byteLength / 4096, 16);
-  /** Connection id → channel, as the hypervisor's connections would route a guest's signal. */
-  const routes = new Map<number, ChannelId>();
-  const transport: HostTransport = {
-    postMessage: (bytes) => {
-      const copy = bytes.slice();
-      toGuest.push(new DataView(copy.buffer).getUint32(0, true));
-      queueMicrotask(() => guest.handleMessage(copy));
-      return true;
-    },
-    signalChannel: (id) => queueMicrotask(() => guest.handleSignal(id)),
-    ...(wired
-      ? {
-          connectSubChannel: (channel: ChannelId, connectionId: number) => {
-            paths.connected.push(channel);
-            routes.set(connectionId, channel);
-          },
-          disconnectSubChannel: (channel: ChannelId, connectionId: number) => {
-            paths.disconnected.push(channel);
-            routes.delete(connectionId);
-          },
-        }
-      : {}),
-  };
-  const host: VmbusHost = new VmbusHost({ transport, guestMemory: memory, logger: pino({ level: 'silent' }), vpCount: 2 });
-  const guest: VmbusGuest = new VmbusGuest({
-    transport: {
-      postMessage: (bytes) => {
-        const copy = bytes.slice();
-        queueMicrotask(() => host.handleMessage(copy));
-        return 'ok';
-      },
-      signalHost: (connectionId) => queueMicrotask(() => host.handleSignal(routes.get(connectionId) ?? VmbusHost.channelOfConnection(connectionId))),
-    },
-    memory,
-    pages,
-  });
   const device = mqDevice({ maxQueues });
-  const primary = host.addDevice(device);
-  return { host, guest, device, primary, wired: paths, toGuest, pages };
+  const b = vmbusLoopback({ devices: [device], guestMemoryBytes: 32 * 1024 * 1024, vpCount: 2, subChannelPaths: wired });
+  return { host: b.host, guest: b.guest, device, primary: b.channels[0]!, wired: b.subChannelPaths, toGuest: b.hostMessageTypes, pages: b.pages };
 }
 
 const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 29 + seed) & 0xff);

@@ -11,32 +11,13 @@ import { ChannelStateError, InvalidArgumentError } from '../errors.ts';
 import { anyMessage } from '../protocol/channel-message-arbitraries.test-support.ts';
 import { encodeChannelMessage } from '../protocol/channel-message-codec.ts';
 import { ChannelMessageType as T, ChannelStatus } from '../protocol/channel-message-layout.ts';
-import { channelId, gpadlId, type ChannelId, type ChannelMessage, type GpadlId, type HostToGuestMessage } from '../protocol/channel-messages.ts';
+import { channelId, gpadlId, type ChannelId, type ChannelMessage, type GpadlId } from '../protocol/channel-messages.ts';
 import { splitGpadl } from '../protocol/gpadl.ts';
 import { parseGuid } from '../protocol/guid.ts';
 import { VmbusVersions, type VmbusVersion } from '../protocol/vmbus-version.ts';
-import type { ServerEvent, ServerNotifier } from './server-events.ts';
+import { ServerRecorder } from './server-recorder.ts';
 import { VmbusServer, type VmbusServerOptions } from './server-state.ts';
 
-class Recorder implements ServerNotifier {
-  sent: HostToGuestMessage[] = [];
-  events: ServerEvent[] = [];
-  send(message: HostToGuestMessage): void {
-    this.sent.push(message);
-  }
-  emit(event: ServerEvent): void {
-    this.events.push(event);
-  }
-  take(): { sent: HostToGuestMessage[]; events: ServerEvent[] } {
-    const out = { sent: this.sent, events: this.events };
-    this.sent = [];
-    this.events = [];
-    return out;
-  }
-  errors(): string[] {
-    return this.take().events.flatMap((e) => (e.kind === 'protocolError' ? [e.reason] : []));
-  }
-}
 
 const classId = parseGuid('f8615163-df3e-46c5-913f-f2d2f965ed0e');
 const instance = (n: number) => parseGuid(`00000000-0000-0000-0000-${n.toString(16).padStart(12, '0')}`);
@@ -46,11 +27,11 @@ const contact = (v: number = VmbusVersions.win10V5_3): ChannelMessage =>
     : { type: T.initiateContact, versionRequested: v, targetVcpu: 0, target: { kind: 'interruptPage', interruptPage: 0x3000 }, monitorPage1: 0x1000, monitorPage2: 0x2000 };
 const pages = (n: number, base = 0x100): number[] => Array.from({ length: n }, (_, i) => base + i);
 
-let recorder: Recorder;
+let recorder: ServerRecorder;
 let server: VmbusServer;
 
 function connect(options: Partial<VmbusServerOptions> = {}, channels = 2, v?: VmbusVersion): ChannelId[] {
-  recorder = new Recorder();
+  recorder = new ServerRecorder();
   server = new VmbusServer(recorder, { guestMemoryPages: 4096, vpCount: 2, messageConnectionId: 9, ...options });
   const ids = Array.from({ length: channels }, (_, i) => server.offerChannel({ interfaceType: classId, interfaceInstance: instance(i) }));
   server.handle(contact(v));
@@ -69,7 +50,7 @@ function open(channel: ChannelId, gpadl: GpadlId, offset = 4): void {
 
 describe('negotiation', () => {
   beforeEach(() => {
-    recorder = new Recorder();
+    recorder = new ServerRecorder();
     server = new VmbusServer(recorder, { guestMemoryPages: 4096, messageConnectionId: 9 });
   });
 
@@ -128,7 +109,7 @@ describe('negotiation', () => {
 
 describe('offers', () => {
   it('sends every offer, then ALLOFFERS_DELIVERED, then hot-added offers at once', () => {
-    recorder = new Recorder();
+    recorder = new ServerRecorder();
     server = new VmbusServer(recorder, { guestMemoryPages: 4096 });
     const a = server.offerChannel({ interfaceType: classId, interfaceInstance: instance(1), userDefined: Uint8Array.of(1, 2, 3) });
     const b = server.offerChannel({ interfaceType: classId, interfaceInstance: instance(2), connectionId: 77 });
@@ -316,7 +297,7 @@ describe('rescind and release', () => {
   });
 
   it('withdraws an unsent offer silently, and refuses RELID_RELEASED for a live channel', () => {
-    recorder = new Recorder();
+    recorder = new ServerRecorder();
     server = new VmbusServer(recorder, { guestMemoryPages: 64 });
     const c = server.offerChannel({ interfaceType: classId, interfaceInstance: instance(1) });
     expect(server.rescindChannel(c)).toBe(true);
@@ -430,7 +411,7 @@ describe('malformed-message corpus', () => {
           server.completeOpen(c, 0);
         }
         if (expected === 'bad-contact') {
-          recorder = new Recorder();
+          recorder = new ServerRecorder();
           server = new VmbusServer(recorder, { guestMemoryPages: 1000, vpCount: 2 });
         }
         recorder.take();
@@ -527,7 +508,7 @@ describe('fuzz', () => {
       fc.property(fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }), fc.array(action, { minLength: 20, maxLength: 200, size: 'medium' }), (startConnected, actions) => {
         if (startConnected) connect({ guestMemoryPages: 512, maxGpadls: 8 }, 3);
         else {
-          recorder = new Recorder();
+          recorder = new ServerRecorder();
           server = new VmbusServer(recorder, { guestMemoryPages: 512, vpCount: 2 });
         }
         for (const a of actions) {

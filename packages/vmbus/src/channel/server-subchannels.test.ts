@@ -10,38 +10,23 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { ChannelStateError, InvalidArgumentError } from '../errors.ts';
 import { encodeChannelMessage } from '../protocol/channel-message-codec.ts';
 import { ChannelMessageType as T, ChannelStatus } from '../protocol/channel-message-layout.ts';
-import { channelId, gpadlId, type ChannelId, type ChannelMessage, type GpadlId, type HostToGuestMessage, type OfferChannelMessage } from '../protocol/channel-messages.ts';
+import { channelId, gpadlId, type ChannelId, type ChannelMessage, type GpadlId, type OfferChannelMessage } from '../protocol/channel-messages.ts';
 import { splitGpadl } from '../protocol/gpadl.ts';
 import { parseGuid } from '../protocol/guid.ts';
 import { VmbusVersions, type VmbusVersion } from '../protocol/vmbus-version.ts';
-import type { ServerEvent, ServerNotifier } from './server-events.ts';
+import type { ServerEvent } from './server-events.ts';
+import { ServerRecorder } from './server-recorder.ts';
 import { VmbusServer } from './server-state.ts';
 
-class Recorder implements ServerNotifier {
-  sent: HostToGuestMessage[] = [];
-  events: ServerEvent[] = [];
-  send(message: HostToGuestMessage): void {
-    this.sent.push(message);
-  }
-  emit(event: ServerEvent): void {
-    this.events.push(event);
-  }
-  take(): { sent: HostToGuestMessage[]; events: ServerEvent[] } {
-    const out = { sent: this.sent, events: this.events };
-    this.sent = [];
-    this.events = [];
-    return out;
-  }
-}
 
 const classId = parseGuid('ba6163d9-04a1-4d29-b605-72e2ffb1dc7f');
 const instance = parseGuid('5e0b1d2a-7c4f-4e8a-9a51-3f2d6c0b5c00');
-let recorder: Recorder;
+let recorder: ServerRecorder;
 let server: VmbusServer;
 let nextGpadl = 0x100;
 
 function connect(version: VmbusVersion = VmbusVersions.win10V5_3): ChannelId {
-  recorder = new Recorder();
+  recorder = new ServerRecorder();
   server = new VmbusServer(recorder, { guestMemoryPages: 4096, vpCount: 2, channelConnectionBase: 0x1000 });
   const primary = server.offerChannel({ interfaceType: classId, interfaceInstance: instance, userDefined: Uint8Array.of(1, 2, 3) });
   const contact: ChannelMessage = {

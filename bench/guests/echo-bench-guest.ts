@@ -15,7 +15,7 @@ export default async function echoBenchGuest(guest: GuestApi, args: EchoBenchArg
   const device = guest.devices.echo[0];
   if (!device) throw new Error('no echo device');
   const payload = new Uint8Array(args.size).fill(7);
-  const warmup = Math.min(1000, Math.floor(args.count / 10));
+  const warmup = Math.min(5000, Math.floor(args.count / 2)); // the same on the MessagePort side (port-echo-worker.ts)
   for (let i = 0; i < warmup; i++) await device.echo(payload);
   const latencies: number[] = [];
   const counters = device.channel.endpoint.counters;

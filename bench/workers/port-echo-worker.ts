@@ -19,7 +19,7 @@ if (config.role === 'server') {
   port.on('message', (message: Uint8Array) => port.postMessage(message));
 } else {
   const payload = new Uint8Array(config.size).fill(7);
-  const warmup = Math.min(1000, Math.floor(config.count / 10));
+  const warmup = Math.min(5000, Math.floor(config.count / 2)); // the same on the VMBus side (echo-bench-guest.ts)
   const total = warmup + config.count;
   const latencies: number[] = [];
   let sent = 0;

@@ -35,7 +35,7 @@ const suite: BenchSuite = {
   description: 'echo through a VSP/VSC pair across partitions vs a MessagePort echo between threads',
   async run({ quick, progress }) {
     const repetitions = quick ? 1 : 3;
-    const counts = { 1: quick ? 2000 : 10000, 32: quick ? 20000 : 100000 } as const;
+    const counts = { 1: quick ? 2000 : 20000, 32: quick ? 20000 : 300000 } as const;
     const host = await Host.boot({ memoryBytes: 512 * MiB });
     const program = new URL('../guests/echo-bench-guest.ts', import.meta.url);
     let vmIndex = 0;

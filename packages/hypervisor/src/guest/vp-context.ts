@@ -1,7 +1,8 @@
 /**
  * What a VP's entry module is given: its partition's memory, its hypercall client, SynIC client,
- * interrupt doorbell and exits (I/O ports, synthetic MSRs). Built from the VP's boot data inside
- * the VP worker; it holds nothing the VP was not handed.
+ * interrupt doorbell, direct event cells and exits (I/O ports, synthetic MSRs). Built from the
+ * VP's boot data inside the VP worker; it holds nothing the VP was not handed (buffers a hypercall
+ * hands over arrive as hypervisor mail, hypervisor-mail.ts).
  */
 import { HvStatus } from '../abi/status.ts';
 import { HypercallFailedError } from '../errors.ts';
@@ -47,7 +48,7 @@ export class VpContext {
    * is called: deliveries the hypervisor raises (the doorbell) and, unless `direct` is false, events
    * signalled straight through direct event cells (abi/direct-events.ts), which cost the signaller
    * no exit and this VP one wake-up instead of two. The handler takes messages and event flags
-   * from the SynIC pages as usual; the SIEF page is enabled first.
+   * from the SynIC pages as usual (enable the SynIC first: cells deliver into the SIEF page).
    */
   onInterrupt(handler: (sints: number) => void, options: { direct?: boolean } = {}): () => void {
     const stopCells = options.direct === false ? undefined : this.directEvents.start(handler);

@@ -39,6 +39,8 @@ export type { CrashReasonValue } from '../abi/inputs.ts';
 export { PAGE_SIZE, VpPageLayout, VpExitKind } from '../abi/vp-page.ts';
 export type { VpExitKindValue } from '../abi/vp-page.ts';
 export { HvCosts } from '../abi/costs.ts';
+export { DirectEventCellLayout, directEventCellBytes, takeCellFlags, SIGNAL_CELL_MAIL, DIRECT_EVENT_CELLS_MAIL } from '../abi/direct-events.ts';
+export type { DirectEventCellInfo, DirectEventCellsMail, SignalCellMail } from '../abi/direct-events.ts';
 
 // Guest runtime: the VP context, exits, hypercall client, SynIC and interrupts
 export { VpContext } from './vp-context.ts';
@@ -50,6 +52,11 @@ export type { StatusWith, PortSpec, RegisterValue } from './hypercall-client.ts'
 export { SynicClient } from './synic-client.ts';
 export type { HvMessage, SynicPlacement } from './synic-client.ts';
 export { InterruptDoorbell } from './interrupts.ts';
+export { DirectEventReceiver } from './direct-event-receiver.ts';
+export type { DirectEventCalls } from './direct-event-receiver.ts';
+export { SignalCells } from './signal-cells.ts';
+export { workerMail, queueMail, isMail } from './hypervisor-mail.ts';
+export type { MailReader } from './hypervisor-mail.ts';
 export { interrupts$ } from './interrupts-observable.ts';
 
 // Parent-side library: children, intercepts, crashes

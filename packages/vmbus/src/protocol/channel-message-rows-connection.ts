@@ -6,6 +6,7 @@ import { InitiateContactLayout, VersionResponseLayout } from './channel-message-
 import type { ChannelMessageOf } from './channel-messages.ts';
 import { MESSAGE_CONNECTION_ID_SWITCH_VERSION } from './vmbus-version.ts';
 import { type Row, T, address, check, gpaField, start, u32, u8 } from './channel-message-fields.ts';
+import { fieldRow, nonZeroU8Field, u32Field, u8Field } from './channel-message-field-rows.ts';
 
 export const initiateContact: Row<(typeof T)['initiateContact']> = {
   type: T.initiateContact,
@@ -51,28 +52,11 @@ export const initiateContact: Row<(typeof T)['initiateContact']> = {
   },
 };
 
-export const versionResponse: Row<(typeof T)['versionResponse']> = {
-  type: T.versionResponse,
-  name: 'CHANNELMSG_VERSION_RESPONSE',
-  direction: 'hostToGuest',
-  minVersion: undefined,
-  features: 0,
-  minSize: VersionResponseLayout.SIZE,
-  decode(r) {
-    const L = VersionResponseLayout;
-    return {
-      type: T.versionResponse,
-      versionSupported: r.u8(L.versionSupported) !== 0,
-      connectionState: r.u8(L.connectionState),
-      messageConnectionId: r.u32(L.messageConnectionId),
-    };
+export const versionResponse = fieldRow(
+  { type: T.versionResponse, name: 'CHANNELMSG_VERSION_RESPONSE', direction: 'hostToGuest', minVersion: undefined, size: VersionResponseLayout.SIZE },
+  {
+    versionSupported: [VersionResponseLayout.versionSupported, nonZeroU8Field],
+    connectionState: [VersionResponseLayout.connectionState, u8Field],
+    messageConnectionId: [VersionResponseLayout.messageConnectionId, u32Field],
   },
-  encode(m) {
-    const L = VersionResponseLayout;
-    const w = start(T.versionResponse, L.SIZE);
-    w.u8(L.versionSupported, m.versionSupported ? 1 : 0);
-    u8(w, L.connectionState, m.connectionState, 'connectionState');
-    u32(w, L.messageConnectionId, m.messageConnectionId, 'messageConnectionId');
-    return w.bytes;
-  },
-};
+);

@@ -5,6 +5,7 @@
 import { GPADL_BODY_MAX_PFNS, GPADL_HEADER_MAX_PFNS, GpadlBodyLayout, GpadlCreatedLayout, GpadlHeaderLayout, GpadlTeardownLayout, GpadlTorndownLayout } from './channel-message-layout.ts';
 import type { GpadlId } from './channel-messages.ts';
 import { type Row, T, V, check, pfnFields, pfnList, relid, relidField, start, u16, u32 } from './channel-message-fields.ts';
+import { fieldRow, gpadlIdField, relidCodec, u32Field } from './channel-message-field-rows.ts';
 
 export const gpadlHeader: Row<(typeof T)['gpadlHeader']> = {
   type: T.gpadlHeader,
@@ -70,62 +71,24 @@ export const gpadlBody: Row<(typeof T)['gpadlBody']> = {
   },
 };
 
-export const gpadlCreated: Row<(typeof T)['gpadlCreated']> = {
-  type: T.gpadlCreated,
-  name: 'CHANNELMSG_GPADL_CREATED',
-  direction: 'hostToGuest',
-  minVersion: V.win8,
-  features: 0,
-  minSize: GpadlCreatedLayout.SIZE,
-  decode(r) {
-    const L = GpadlCreatedLayout;
-    const childRelid = relid(r, L.childRelid);
-    if (typeof childRelid !== 'number') return childRelid;
-    return { type: T.gpadlCreated, childRelid, gpadlId: r.u32(L.gpadl) as GpadlId, status: r.u32(L.status) };
+export const gpadlCreated = fieldRow(
+  { type: T.gpadlCreated, name: 'CHANNELMSG_GPADL_CREATED', direction: 'hostToGuest', minVersion: V.win8, size: GpadlCreatedLayout.SIZE },
+  {
+    childRelid: [GpadlCreatedLayout.childRelid, relidCodec],
+    gpadlId: [GpadlCreatedLayout.gpadl, gpadlIdField],
+    status: [GpadlCreatedLayout.status, u32Field],
   },
-  encode(m) {
-    const L = GpadlCreatedLayout;
-    const w = start(T.gpadlCreated, L.SIZE);
-    relidField(w, L.childRelid, m.childRelid);
-    u32(w, L.gpadl, m.gpadlId, 'gpadlId');
-    u32(w, L.status, m.status, 'status');
-    return w.bytes;
-  },
-};
+);
 
-export const gpadlTeardown: Row<(typeof T)['gpadlTeardown']> = {
-  type: T.gpadlTeardown,
-  name: 'CHANNELMSG_GPADL_TEARDOWN',
-  direction: 'guestToHost',
-  minVersion: V.win8,
-  features: 0,
-  minSize: GpadlTeardownLayout.SIZE,
-  decode(r) {
-    const L = GpadlTeardownLayout;
-    const childRelid = relid(r, L.childRelid);
-    if (typeof childRelid !== 'number') return childRelid;
-    return { type: T.gpadlTeardown, childRelid, gpadlId: r.u32(L.gpadl) as GpadlId };
+export const gpadlTeardown = fieldRow(
+  { type: T.gpadlTeardown, name: 'CHANNELMSG_GPADL_TEARDOWN', direction: 'guestToHost', minVersion: V.win8, size: GpadlTeardownLayout.SIZE },
+  {
+    childRelid: [GpadlTeardownLayout.childRelid, relidCodec],
+    gpadlId: [GpadlTeardownLayout.gpadl, gpadlIdField],
   },
-  encode(m) {
-    const L = GpadlTeardownLayout;
-    const w = start(T.gpadlTeardown, L.SIZE);
-    relidField(w, L.childRelid, m.childRelid);
-    u32(w, L.gpadl, m.gpadlId, 'gpadlId');
-    return w.bytes;
-  },
-};
+);
 
-export const gpadlTorndown: Row<(typeof T)['gpadlTorndown']> = {
-  type: T.gpadlTorndown,
-  name: 'CHANNELMSG_GPADL_TORNDOWN',
-  direction: 'hostToGuest',
-  minVersion: V.win8,
-  features: 0,
-  minSize: GpadlTorndownLayout.SIZE,
-  decode: (r) => ({ type: T.gpadlTorndown, gpadlId: r.u32(GpadlTorndownLayout.gpadl) as GpadlId }),
-  encode(m) {
-    const w = start(T.gpadlTorndown, GpadlTorndownLayout.SIZE);
-    u32(w, GpadlTorndownLayout.gpadl, m.gpadlId, 'gpadlId');
-    return w.bytes;
-  },
-};
+export const gpadlTorndown = fieldRow(
+  { type: T.gpadlTorndown, name: 'CHANNELMSG_GPADL_TORNDOWN', direction: 'hostToGuest', minVersion: V.win8, size: GpadlTorndownLayout.SIZE },
+  { gpadlId: [GpadlTorndownLayout.gpadl, gpadlIdField] },
+);

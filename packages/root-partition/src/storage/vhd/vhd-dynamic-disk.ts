@@ -20,7 +20,6 @@
  * - Growing keeps the BAT in place if its padding has room, else writes a larger BAT at the end
  *   of the file (the old one becomes dead space) and points the header at it.
  */
-import { ImageDisk } from '../image-disk.ts';
 import { AsyncMutex } from '../async-mutex.ts';
 import { DiskUnsupportedError } from '../errors.ts';
 import type { HostFile } from '../host-file.ts';
@@ -30,7 +29,8 @@ import { batBytes, encodeBat } from './vhd-bat.ts';
 import { encodeVhdDynamicHeader, vhdBitmapSize, type VhdDynamicHeaderFields } from './vhd-dynamic-header.ts';
 import { encodeVhdFooter, type VhdFooterFields } from './vhd-footer.ts';
 import { vhdGeometry } from './vhd-geometry.ts';
-import { uniqueIdHex, type VhdIdentified, type VhdIdentity } from './vhd-identity.ts';
+import { uniqueIdHex, type VhdIdentified } from './vhd-identity.ts';
+import { VhdImage } from './vhd-image.ts';
 import { VHD_BAT_UNALLOCATED, VHD_MAX_SIZE, VHD_SECTOR_SIZE, VhdFooter } from './vhd-layout.ts';
 import { bitmapAllSet, bitmapRuns, bitmapSetRange } from './vhd-sector-bitmap.ts';
 
@@ -56,14 +56,10 @@ const ZEROES = Buffer.alloc(1024 * 1024);
 type CachedBitmap = Uint8Array | 'full';
 
 /** An open dynamic or differencing VHD. */
-export class VhdDynamicDisk extends ImageDisk implements VirtualDisk, VhdIdentified {
+export class VhdDynamicDisk extends VhdImage implements VirtualDisk, VhdIdentified {
   readonly format: 'vhd-dynamic' | 'vhd-differencing';
-  readonly logicalSectorSize = VHD_SECTOR_SIZE;
-  readonly physicalSectorSize = VHD_SECTOR_SIZE;
   readonly trimReadsZeros: boolean;
   readonly readOnly: boolean;
-  private readonly file: HostFile;
-  private footer: VhdFooterFields;
   private header: VhdDynamicHeaderFields;
   private readonly headerOffset: number;
   private bat: Uint32Array;
@@ -77,9 +73,7 @@ export class VhdDynamicDisk extends ImageDisk implements VirtualDisk, VhdIdentif
   private readonly metadata = new AsyncMutex();
 
   constructor(state: VhdDynamicState) {
-    super();
-    this.file = state.file;
-    this.footer = state.footer;
+    super(state.file, state.footer);
     this.header = state.header;
     this.headerOffset = state.headerOffset;
     this.bat = state.bat;
@@ -92,18 +86,6 @@ export class VhdDynamicDisk extends ImageDisk implements VirtualDisk, VhdIdentif
     this.blockSize = state.header.blockSize;
     this.bitmapSize = vhdBitmapSize(this.blockSize);
     this.sectorsPerBlock = this.blockSize / VHD_SECTOR_SIZE;
-  }
-
-  get path(): string {
-    return this.file.path;
-  }
-
-  get virtualSize(): number {
-    return this.footer.currentSize;
-  }
-
-  get vhdIdentity(): VhdIdentity {
-    return { uniqueId: this.footer.uniqueId, timestamp: this.footer.timestamp };
   }
 
 

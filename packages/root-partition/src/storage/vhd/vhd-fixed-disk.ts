@@ -3,7 +3,6 @@
  * straight to the file; trim is a no-op (no allocation to give back). Resizing moves the footer:
  * the new one is written first, then the old one is zeroed (it now lies inside the data).
  */
-import { ImageDisk } from '../image-disk.ts';
 import { AsyncMutex } from '../async-mutex.ts';
 import { DiskUnsupportedError } from '../errors.ts';
 import type { HostFile } from '../host-file.ts';
@@ -11,36 +10,23 @@ import { checkRange, checkVirtualSize } from '../request-checks.ts';
 import type { DiskInfo, ResizeOptions, VirtualDisk } from '../virtual-disk.ts';
 import { encodeVhdFooter, type VhdFooterFields } from './vhd-footer.ts';
 import { vhdGeometry } from './vhd-geometry.ts';
-import { uniqueIdHex, type VhdIdentified, type VhdIdentity } from './vhd-identity.ts';
+import { uniqueIdHex, type VhdIdentified } from './vhd-identity.ts';
+import { VhdImage } from './vhd-image.ts';
 import { VHD_MAX_SIZE, VHD_SECTOR_SIZE, VhdFooter } from './vhd-layout.ts';
 
 /** An open fixed VHD. Construct with `openVhdDisk`/`createVhdDisk`. */
-export class VhdFixedDisk extends ImageDisk implements VirtualDisk, VhdIdentified {
+export class VhdFixedDisk extends VhdImage implements VirtualDisk, VhdIdentified {
   readonly format = 'vhd-fixed' as const;
-  readonly logicalSectorSize = VHD_SECTOR_SIZE;
-  readonly physicalSectorSize = VHD_SECTOR_SIZE;
   readonly trimReadsZeros = false;
   private readonly metadata = new AsyncMutex();
 
   constructor(
-    private readonly file: HostFile,
-    private footer: VhdFooterFields,
+    file: HostFile,
+    footer: VhdFooterFields,
     private fileSize: number,
     readonly readOnly: boolean,
   ) {
-    super();
-  }
-
-  get path(): string {
-    return this.file.path;
-  }
-
-  get virtualSize(): number {
-    return this.footer.currentSize;
-  }
-
-  get vhdIdentity(): VhdIdentity {
-    return { uniqueId: this.footer.uniqueId, timestamp: this.footer.timestamp };
+    super(file, footer);
   }
 
 

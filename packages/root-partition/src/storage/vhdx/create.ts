@@ -18,7 +18,7 @@ import { HeaderSection, Limits, MiB, PayloadBlockState } from './layout.ts';
 import { serializeMetadataRegion } from './metadata.ts';
 import { locatorEntriesFor } from './parent-locator.ts';
 import { REGION_TABLE_OFFSETS, serializeRegionTable } from './region-table.ts';
-import { VhdxDisk, checkBlockSize } from './vhdx-disk.ts';
+import { VhdxDisk } from './vhdx-disk.ts';
 import { VhdxFile } from './vhdx-file.ts';
 
 /** Default block sizes (Hyper-V's): 32 MiB for fixed and dynamic disks, 2 MiB for differencing. */
@@ -125,3 +125,11 @@ export async function createVhdx(path: string, options: CreateDiskOptions, conte
   }
   return VhdxDisk.open(path, {}, context);
 }
+
+/** A VHDX block size: a power of two from 1 MiB to 256 MiB. */
+function checkBlockSize(blockSize: number): void {
+  if (!Number.isSafeInteger(blockSize) || blockSize < Limits.MIN_BLOCK_SIZE || blockSize > Limits.MAX_BLOCK_SIZE || (blockSize & (blockSize - 1)) !== 0) {
+    throw new DiskInvalidArgumentError(`VHDX block size ${blockSize} must be a power of two from 1 MiB to 256 MiB`);
+  }
+}
+

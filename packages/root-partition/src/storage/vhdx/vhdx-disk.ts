@@ -7,32 +7,29 @@
  *   reused under an in-flight write).
  * - New blocks are appended at the 1 MiB-aligned end of the file (which reads as zeros) or reuse a
  *   block freed by a trim that a flush already committed (then zero-filled).
- * - BAT, sector-bitmap and metadata changes live in memory until `flush`, which syncs the data,
- *   writes them as one log entry (sequence number, descriptors, data sectors, CRC-32C), syncs the
- *   log, then applies them in place. The next flush syncs before its own entry, so each entry's
- *   `tail` is itself: a crash replays at most the newest entry, which only rewrites what it applied.
- * - The first change of a session writes new FileWrite/DataWrite GUIDs and a new LogGuid into the
- *   headers; `close` syncs and clears the LogGuid, so a cleanly closed file needs no replay.
+ * - BAT, sector-bitmap and metadata changes live in memory until `flush`, which hands them to the
+ *   journal (`vhdx-journal.ts`): logged, synced, then applied in place. The first change opens
+ *   the journal's session (new header GUIDs); `close` ends it, so a clean file needs no replay.
  * - Differencing disks read sectors whose bitmap bit is clear (and not-present blocks) from the
  *   parent, which they hold open read-only.
  */
 import { ImageDisk } from '../image-disk.ts';
-import { NIL_GUID, type Guid } from '@viridian/vmbus';
-import { DiskCorruptError, DiskInvalidArgumentError, DiskUnsupportedError } from '../errors.ts';
+import { DiskCorruptError, DiskUnsupportedError } from '../errors.ts';
 import type { DiskOpenContext } from '../format-registry.ts';
 import { checkRange, checkVirtualSize } from '../request-checks.ts';
 import type { DiskFormat, DiskInfo, OpenDiskOptions, ResizeOptions, VirtualDisk } from '../virtual-disk.ts';
 import { Bat, batGeometry, batRegionLength, bitmapEntryIndex, payloadEntryIndex, type BatGeometry } from './bat.ts';
 import type { CurrentHeader } from './header.ts';
-import { loadImage, newGuid, updateHeaders } from './image.ts';
+import { loadImage } from './image.ts';
 import { Limits, MiB, PayloadBlockState, SectorBitmapState } from './layout.ts';
-import { descriptorSectors, encodeLogEntry, type LogSectorWrite } from './log.ts';
+import type { LogSectorWrite } from './log.ts';
 import type { VhdxMetadata } from './metadata.ts';
 import { locatorCandidates, locatorLinkage } from './parent-locator.ts';
 import { REGION_TABLE_OFFSETS, serializeRegionTable, type VhdxRegions } from './region-table.ts';
 import { RwLock } from './rw-lock.ts';
 import { SectorBitmaps } from './sector-bitmaps.ts';
 import { VhdxFile } from './vhdx-file.ts';
+import { VhdxJournal } from './vhdx-journal.ts';
 
 const SECTOR = Limits.LOG_SECTOR_SIZE;
 
@@ -46,14 +43,6 @@ interface Segment {
   readonly at: number;
 }
 
-/** The open log session (from the first change to `close`). */
-interface Session {
-  readonly logGuid: Guid;
-  /** Log offset of the next entry. */
-  position: number;
-  sequence: bigint;
-}
-
 /** A VHDX image opened as a virtual disk. */
 export class VhdxDisk extends ImageDisk implements VirtualDisk {
   readonly format: DiskFormat;
@@ -62,7 +51,7 @@ export class VhdxDisk extends ImageDisk implements VirtualDisk {
   readonly trimReadsZeros: boolean;
 
   private readonly lock = new RwLock();
-  private session: Session | null = null;
+  private readonly journal: VhdxJournal;
   private geometry: BatGeometry;
   private bat: Bat;
   private readonly bitmaps: SectorBitmaps | null;
@@ -72,14 +61,12 @@ export class VhdxDisk extends ImageDisk implements VirtualDisk {
   private freeBlocks: number[] = [];
   /** Blocks freed by a trim not yet committed by a flush. */
   private pendingFree: number[] = [];
-  /** Other 4 KiB sectors to log at the next flush (metadata items, region tables), by file offset. */
-  private readonly dirtySectors = new Map<number, Uint8Array>();
 
   private constructor(
     private readonly file: VhdxFile,
     readonly path: string,
     readonly readOnly: boolean,
-    private current: CurrentHeader,
+    current: CurrentHeader,
     private regions: VhdxRegions,
     private metadata: VhdxMetadata,
     bat: Bat,
@@ -89,6 +76,7 @@ export class VhdxDisk extends ImageDisk implements VirtualDisk {
     private readonly replayedEntries: number,
   ) {
     super();
+    this.journal = new VhdxJournal(file, path, current);
     this.geometry = bat.geometry;
     this.bat = bat;
     this.fileSize = fileSize;
@@ -268,14 +256,14 @@ export class VhdxDisk extends ImageDisk implements VirtualDisk {
     } catch (error) {
       return Promise.reject(error);
     }
-    const at = this.session === null ? -1 : this.presentExtentShared(offset, data.byteLength);
+    const at = !this.journal.open ? -1 : this.presentExtentShared(offset, data.byteLength);
     if (at < 0) return this.writeSlow(offset, data);
     return this.file.write(at, data).then(this.releaseSharedAfter, this.releaseSharedAfterFailure);
   }
 
   /** Writes any range, allocating as needed (range checked). */
   private async writeSlow(offset: number, data: Uint8Array): Promise<void> {
-    if (this.session === null) await this.lock.exclusively(() => this.beginSessionUnchecked());
+    if (!this.journal.open) await this.lock.exclusively(() => this.journal.begin());
     await this.lock.acquireShared();
     let shared = true;
     try {
@@ -360,7 +348,7 @@ export class VhdxDisk extends ImageDisk implements VirtualDisk {
     checkRange(offset, length, this.virtualSize, this.logicalSectorSize);
     if (this.metadata.leaveBlocksAllocated || length === 0) return;
     await this.lock.exclusively(async () => {
-      await this.beginSessionUnchecked();
+      await this.journal.begin();
       const g = this.geometry;
       for (const seg of this.segments(offset, length)) {
         const index = payloadEntryIndex(g, seg.block);
@@ -386,59 +374,15 @@ export class VhdxDisk extends ImageDisk implements VirtualDisk {
     await this.lock.exclusively(() => this.commitUnchecked());
   }
 
-  /** Starts the log session on the first change (exclusive lock held). */
-  private async beginSessionUnchecked(): Promise<void> {
-    if (this.session !== null) return;
-    if (this.current.header.logLength < 2 * SECTOR) throw new DiskUnsupportedError(this.path, 'image has no log to record metadata changes in');
-    const logGuid = newGuid();
-    this.current = await updateHeaders(this.file, this.current, { fileWriteGuid: newGuid(), dataWriteGuid: newGuid(), logGuid });
-    this.session = { logGuid, position: 0, sequence: 1n };
-  }
-
   /** Syncs data, then logs and applies every pending metadata change (exclusive lock held). */
   private async commitUnchecked(): Promise<void> {
-    if (this.session === null) return;
-    await this.file.datasync();
+    if (!this.journal.open) return;
     const writes: LogSectorWrite[] = [];
     for (const sector of this.bat.takeDirty()) writes.push({ kind: 'data', fileOffset: this.regions.bat.fileOffset + sector * SECTOR, data: this.bat.sector(sector) });
     if (this.bitmaps !== null) for (const [fileOffset, data] of await this.bitmaps.takeDirty()) writes.push({ kind: 'data', fileOffset, data });
-    for (const [fileOffset, data] of [...this.dirtySectors].sort((a, b) => a[0] - b[0])) writes.push({ kind: 'data', fileOffset, data });
-    this.dirtySectors.clear();
-    const perEntry = this.maxSectorsPerEntry();
-    for (let i = 0; i < writes.length; i += perEntry) {
-      // Each entry's tail is itself: the previous entry's in-place writes must be durable first.
-      if (i > 0) await this.file.datasync();
-      await this.logAndApplyUnchecked(this.session, writes.slice(i, i + perEntry));
-    }
+    await this.journal.commit(writes, { flushedFileOffset: this.fileSize, lastFileOffset: this.fileEnd });
     this.freeBlocks.push(...this.pendingFree);
     this.pendingFree = [];
-  }
-
-  /** Data sectors one entry may carry so that it fits the log with a sector to spare. */
-  private maxSectorsPerEntry(): number {
-    const logSectors = this.current.header.logLength / SECTOR;
-    let n = logSectors - 2;
-    while (n > 1 && n + descriptorSectors(n) > logSectors - 1) n--;
-    return n;
-  }
-
-  private async logAndApplyUnchecked(session: Session, writes: LogSectorWrite[]): Promise<void> {
-    const { logOffset, logLength } = this.current.header;
-    const entry = encodeLogEntry({
-      sequenceNumber: session.sequence,
-      logGuid: session.logGuid,
-      tail: session.position,
-      flushedFileOffset: this.fileSize,
-      lastFileOffset: this.fileEnd,
-      writes,
-    });
-    const first = Math.min(entry.byteLength, logLength - session.position);
-    await this.file.write(logOffset + session.position, entry.subarray(0, first));
-    if (first < entry.byteLength) await this.file.write(logOffset, entry.subarray(first));
-    await this.file.datasync();
-    for (const write of writes) await this.file.write(write.fileOffset, write.data);
-    session.position = (session.position + entry.byteLength) % logLength;
-    session.sequence++;
   }
 
   /** @inheritDoc */
@@ -449,7 +393,7 @@ export class VhdxDisk extends ImageDisk implements VirtualDisk {
     if (newSize === oldSize) return;
     if (newSize < oldSize && options.allowShrink !== true) throw new DiskUnsupportedError(this.path, `shrinking from ${oldSize} to ${newSize} bytes needs allowShrink`);
     await this.lock.exclusively(async () => {
-      await this.beginSessionUnchecked();
+      await this.journal.begin();
       const old = this.geometry;
       const g = batGeometry(newSize, old.blockSize, old.logicalSectorSize, old.hasParent);
       for (let block = g.payloadBlocks; block < old.payloadBlocks; block++) this.bat.set(payloadEntryIndex(old, block), PayloadBlockState.notPresent, 0);
@@ -466,7 +410,7 @@ export class VhdxDisk extends ImageDisk implements VirtualDisk {
         this.regions = { ...this.regions, bat: { fileOffset, length } };
         const table = serializeRegionTable(this.regions);
         for (const base of REGION_TABLE_OFFSETS) {
-          for (let at = 0; at < table.byteLength; at += SECTOR) this.dirtySectors.set(base + at, table.subarray(at, at + SECTOR));
+          for (let at = 0; at < table.byteLength; at += SECTOR) this.journal.queueSector(base + at, table.subarray(at, at + SECTOR));
         }
       }
       this.geometry = g;
@@ -474,27 +418,10 @@ export class VhdxDisk extends ImageDisk implements VirtualDisk {
       this.metadata = { ...this.metadata, virtualSize: newSize };
       const sizeItem = Buffer.alloc(8);
       sizeItem.writeBigUInt64LE(BigInt(newSize));
-      await this.patchSectorsUnchecked(this.regions.metadata.fileOffset + this.metadata.virtualSizeItemOffset, sizeItem);
+      await this.journal.patch(this.regions.metadata.fileOffset + this.metadata.virtualSizeItemOffset, sizeItem);
       if (newSize > oldSize) await this.zeroGrownRangeUnchecked(oldSize, newSize);
       await this.commitUnchecked();
     });
-  }
-
-  /** Queues `bytes` at `fileOffset` as whole logged sectors (read-modify-write). */
-  private async patchSectorsUnchecked(fileOffset: number, bytes: Uint8Array): Promise<void> {
-    const first = Math.floor(fileOffset / SECTOR) * SECTOR;
-    const last = Math.floor((fileOffset + bytes.byteLength - 1) / SECTOR) * SECTOR;
-    for (let at = first; at <= last; at += SECTOR) {
-      let sector = this.dirtySectors.get(at);
-      if (sector === undefined) {
-        sector = new Uint8Array(SECTOR);
-        await this.file.readInto(sector, at);
-        this.dirtySectors.set(at, sector);
-      }
-      const from = Math.max(fileOffset, at);
-      const to = Math.min(fileOffset + bytes.byteLength, at + SECTOR);
-      sector.set(bytes.subarray(from - fileOffset, to - fileOffset), from - at);
-    }
   }
 
   /** After a grow, makes `[oldSize, newSize)` read as zeros (and keeps a fixed disk fully allocated). */
@@ -524,7 +451,7 @@ export class VhdxDisk extends ImageDisk implements VirtualDisk {
       const state = this.bat.get(payloadEntryIndex(g, block)).state;
       if (state === PayloadBlockState.fullyPresent || state === PayloadBlockState.partiallyPresent) allocatedBlocks++;
     }
-    const h = this.current.header;
+    const h = this.journal.header;
     const locator = this.metadata.parentLocator;
     return {
       path: this.path,
@@ -563,11 +490,7 @@ export class VhdxDisk extends ImageDisk implements VirtualDisk {
       if (!this.readOnly) {
         await this.lock.exclusively(async () => {
           await this.commitUnchecked();
-          if (this.session !== null) {
-            await this.file.datasync();
-            this.current = await updateHeaders(this.file, this.current, { logGuid: NIL_GUID });
-            this.session = null;
-          }
+          await this.journal.end();
         });
       }
     } finally {
@@ -577,11 +500,3 @@ export class VhdxDisk extends ImageDisk implements VirtualDisk {
     }
   }
 }
-
-/** @internal exported for `create.ts`: argument checks shared with creation. */
-export function checkBlockSize(blockSize: number): void {
-  if (!Number.isSafeInteger(blockSize) || blockSize < Limits.MIN_BLOCK_SIZE || blockSize > Limits.MAX_BLOCK_SIZE || (blockSize & (blockSize - 1)) !== 0) {
-    throw new DiskInvalidArgumentError(`VHDX block size ${blockSize} must be a power of two from 1 MiB to 256 MiB`);
-  }
-}
-

@@ -21,14 +21,15 @@ import type {
 import { VmbusVersions } from '../protocol/vmbus-version.ts';
 import type { OpenRequest, ServerChannel } from './server-channel-state.ts';
 import type { VmbusServer } from './server-state.ts';
+import { beginUnload, negotiate } from './server-connection.ts';
 
 /** Routes one decoded guest→host message. */
 export function dispatchGuestMessage(server: VmbusServer, message: ChannelMessage): void {
   const m = message as GuestToHostMessage | OpaqueChannelMessage;
   switch (m.type) {
     case T.initiateContact:
-      if (server.state.kind === 'disconnected') return server.negotiate(m);
-      if (server.state.kind === 'connected') return server.beginUnload({ kind: 'contact', request: m });
+      if (server.state.kind === 'disconnected') return negotiate(server, m);
+      if (server.state.kind === 'connected') return beginUnload(server, { kind: 'contact', request: m });
       return server.protocolError('wrong-connection-state', 'INITIATE_CONTACT while unloading', m.type);
     case T.requestOffers:
       return requestOffers(server);
@@ -46,7 +47,7 @@ export function dispatchGuestMessage(server: VmbusServer, message: ChannelMessag
       return relidReleased(server, m);
     case T.unload:
       if (server.state.kind !== 'connected') return server.protocolError('wrong-connection-state', `UNLOAD while ${server.state.kind}`, m.type);
-      return server.beginUnload({ kind: 'unloadResponse' });
+      return beginUnload(server, { kind: 'unloadResponse' });
     case T.modifyChannel:
       return modifyChannel(server, m);
     case T.tlConnectRequest:

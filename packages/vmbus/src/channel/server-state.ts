@@ -12,7 +12,9 @@
  * `closeRequested` → device `completeClose`; GPADL_TEARDOWN → GPADL_TORNDOWN (deferred while the
  * GPADL is the ring of a channel that is not closed); device rescind → RESCIND_CHANNELOFFER → guest
  * RELID_RELEASED frees the id; UNLOAD → every channel closed, every GPADL dropped → UNLOAD_RESPONSE.
- * A new INITIATE_CONTACT on a live connection resets it the same way first.
+ * A new INITIATE_CONTACT on a live connection resets it the same way first. The connection's
+ * life cycle (negotiation, unload) is in `server-connection.ts`, the guest's messages are routed by
+ * `server-dispatch.ts`, sub-channels live in `server-subchannels.ts`.
  *
  * A misbehaving guest gets a failure status where the protocol has a reply (OPENCHANNEL_RESULT,
  * GPADL_CREATED, VERSION_RESPONSE, MODIFYCHANNEL_RESPONSE) and a drop otherwise; either way a
@@ -20,7 +22,7 @@
  */
 import { ChannelIdsExhaustedError, InvalidArgumentError } from '../errors.ts';
 import { checkMessageAllowed, decodeChannelMessage } from '../protocol/channel-message-codec.ts';
-import { ChannelMessageType as T, ChannelStatus, ConnectionState, OfferChannelLayout } from '../protocol/channel-message-layout.ts';
+import { ChannelMessageType as T, ChannelStatus, OfferChannelLayout } from '../protocol/channel-message-layout.ts';
 import { channelMessageSpec } from '../protocol/channel-message-table.ts';
 import {
   MAX_CHANNEL_ID,
@@ -28,17 +30,16 @@ import {
   type ChannelMessage,
   type GpadlId,
   type HostToGuestMessage,
-  type InitiateContactMessage,
   type OfferChannelMessage,
 } from '../protocol/channel-messages.ts';
 import type { Guid } from '../protocol/guid.ts';
-import { PAGE_SIZE } from '../protocol/ring-layout.ts';
-import { NEGOTIABLE_VERSIONS, NEWEST_VERSION, SINT_COUNT, VmbusConnectionId, VmbusVersions, type VmbusVersion } from '../protocol/vmbus-version.ts';
-import type { ConnectionInfo, OpenRequest, ServerChannel, ServerConnectionState, UnloadNext } from './server-channel-state.ts';
+import { NEWEST_VERSION, VmbusConnectionId, VmbusVersions, type VmbusVersion } from '../protocol/vmbus-version.ts';
+import type { OpenRequest, ServerChannel, ServerConnectionState } from './server-channel-state.ts';
 import { newServerMetrics, type ServerMetrics, type ServerNotifier, type ServerProtocolErrorReason } from './server-events.ts';
 import { ServerGpadlTable, type GpadlTableLimits, type GpadlTableStep } from './server-gpadls.ts';
+import { settleUnload } from './server-connection.ts';
 import { dispatchGuestMessage } from './server-dispatch.ts';
-import { dropSubChannels, isSubChannel, liveSubChannels, offerSubChannel, orphanSubChannels, revokeSubChannels, subChannelProblems } from './server-subchannels.ts';
+import { isSubChannel, liveSubChannels, offerSubChannel, orphanSubChannels, revokeSubChannels, subChannelProblems } from './server-subchannels.ts';
 
 /** Options of a {@link VmbusServer}. */
 export interface VmbusServerOptions extends GpadlTableLimits {
@@ -252,7 +253,7 @@ export class VmbusServer {
     if (this.state.kind === 'unloading') {
       // The guest is going away and releases everything: no rescind, no pending completion.
       this.releaseChannel(channel);
-      this.settleUnload();
+      settleUnload(this);
       return true;
     }
     if (channel.state.kind === 'opening') {
@@ -286,7 +287,7 @@ export class VmbusServer {
       // The guest is going away: no result; an open that succeeded is closed again at once.
       if (status === ChannelStatus.success) this.beginClose(channel, request);
       else channel.state = { kind: 'pending' };
-      this.settleUnload();
+      settleUnload(this);
       return true;
     }
     channel.state = status === ChannelStatus.success ? { kind: 'open', request } : { kind: 'offered' };
@@ -305,7 +306,7 @@ export class VmbusServer {
     const { request, reopen, revoke } = channel.state;
     channel.state = this.state.kind === 'unloading' ? { kind: 'pending' } : { kind: 'offered' };
     if (this.state.kind === 'unloading') {
-      this.settleUnload();
+      settleUnload(this);
       return true;
     }
     // A revoked sub-channel: rescinding also answers a deferred teardown of its ring.
@@ -361,53 +362,6 @@ export class VmbusServer {
     this.metrics.protocolErrors++;
     this.metrics.errorsByReason[reason] = (this.metrics.errorsByReason[reason] ?? 0) + 1;
     this.emit(messageType === undefined ? { kind: 'protocolError', reason, detail } : { kind: 'protocolError', reason, detail, messageType });
-  }
-
-  /** @internal Answers INITIATE_CONTACT on a disconnected server. */
-  negotiate(request: InitiateContactMessage): void {
-    const version = request.versionRequested;
-    const { minVersion, maxVersion, vpCount } = this.options;
-    const refuse = (): void => {
-      this.metrics.versionsRefused++;
-      this.send({ type: T.versionResponse, versionSupported: false, connectionState: ConnectionState.successful, messageConnectionId: 0 });
-    };
-    if (!NEGOTIABLE_VERSIONS.includes(version as VmbusVersion) || version < minVersion || version > maxVersion) return refuse();
-    const mapped = this.options.isPageMapped;
-    const badPage = (gpa: number): boolean =>
-      gpa !== 0 && (gpa % PAGE_SIZE !== 0 || gpa / PAGE_SIZE >= this.guestMemoryPages || (mapped !== undefined && !mapped(gpa / PAGE_SIZE)));
-    const target = request.target;
-    const problem =
-      vpCount !== undefined && request.targetVcpu >= vpCount
-        ? `target VP ${request.targetVcpu} of ${vpCount}`
-        : target.kind === 'sint' && (target.messageSint >= SINT_COUNT || target.messageVtl !== 0)
-          ? `SINT ${target.messageSint} / VTL ${target.messageVtl}`
-          : target.kind === 'interruptPage' && badPage(target.interruptPage)
-            ? `interrupt page 0x${target.interruptPage.toString(16)}`
-            : badPage(request.monitorPage1) || badPage(request.monitorPage2)
-              ? 'monitor pages outside guest memory or unaligned'
-              : undefined;
-    if (problem !== undefined) {
-      this.protocolError('bad-contact', problem, T.initiateContact);
-      return refuse();
-    }
-    const messageConnectionId = version >= VmbusVersions.win10V5 ? this.options.messageConnectionId : VmbusConnectionId.message;
-    const info: ConnectionInfo = {
-      version: version as VmbusVersion,
-      targetVcpu: request.targetVcpu,
-      target,
-      monitorPage1: request.monitorPage1,
-      monitorPage2: request.monitorPage2,
-      messageConnectionId,
-    };
-    this.state = { kind: 'connected', info, offersSent: false };
-    this.gpadls = new ServerGpadlTable(this.options);
-    this.send({
-      type: T.versionResponse,
-      versionSupported: true,
-      connectionState: ConnectionState.successful,
-      messageConnectionId: version >= VmbusVersions.win10V5 ? messageConnectionId : 0,
-    });
-    this.emit({ kind: 'connected', info });
   }
 
   /** @internal Sends an offer and marks the channel offered. */
@@ -499,61 +453,5 @@ export class VmbusServer {
     this.channels.delete(channel.id);
     if (!isSubChannel(channel)) orphanSubChannels(this, channel.id);
     this.emit({ kind: 'channelReleased', channel: channel.id });
-  }
-
-  /** @internal Starts an unload (UNLOAD, or a reset by INITIATE_CONTACT) from `connected`. */
-  beginUnload(next: UnloadNext): void {
-    if (this.state.kind !== 'connected') return;
-    this.state = { kind: 'unloading', info: this.state.info, next };
-    for (const channel of [...this.channels.values()]) {
-      const s = channel.state;
-      switch (s.kind) {
-        case 'open':
-          this.beginClose(channel, s.request);
-          break;
-        case 'closing':
-          s.reopen = undefined;
-          break;
-        case 'rescinded':
-          this.releaseChannel(channel);
-          break;
-        case 'offered':
-          channel.state = { kind: 'pending' };
-          break;
-        case 'opening':
-        case 'pending':
-          break;
-        default: {
-          const never: never = s;
-          return never;
-        }
-      }
-    }
-    this.settleUnload();
-  }
-
-  /** @internal Finishes the unload once no device completion is outstanding. */
-  settleUnload(): void {
-    if (this.state.kind !== 'unloading') return;
-    for (const channel of this.channels.values()) {
-      if (channel.state.kind === 'opening' || channel.state.kind === 'closing') return;
-    }
-    for (const gpadl of [...this.gpadls.values()]) {
-      this.gpadls.remove(gpadl.id);
-      if (gpadl.state.kind !== 'assembling') {
-        this.metrics.gpadlsTornDown++;
-        this.emit({ kind: 'gpadlTornDown', channel: gpadl.channel, gpadlId: gpadl.id });
-      }
-    }
-    dropSubChannels(this);
-    const next = this.state.next;
-    this.state = { kind: 'disconnected' };
-    if (next.kind === 'unloadResponse') {
-      this.send({ type: T.unloadResponse });
-      this.emit({ kind: 'disconnected', reason: 'unload' });
-    } else {
-      this.emit({ kind: 'disconnected', reason: 'reset' });
-      this.negotiate(next.request);
-    }
   }
 }

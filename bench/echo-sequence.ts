@@ -6,23 +6,11 @@
  * step's rate and, for VMs, the guest's sleeps and signals and the host channel's.
  * Example: `npx tsx bench/echo-sequence.ts v32,v32,s,v32,v32`.
  */
-import { once } from 'node:events';
-import { MessageChannel } from 'node:worker_threads';
 import { Host, MiB } from '@viridian/root-partition';
-import { startWorker } from '@viridian/worker-bootstrap';
+import { portEcho } from './lib/port-echo.ts';
 
 const steps = (process.argv[2] ?? 'v32,v32,s,v32,v32').split(',');
 const COUNTS = { 1: 20_000, 32: 300_000 } as const;
-
-async function portEcho(count: number, inFlight: number): Promise<number> {
-  const { port1, port2 } = new MessageChannel();
-  const entry = new URL('./workers/port-echo-worker.ts', import.meta.url);
-  const server = startWorker(entry, { workerData: { role: 'server', port: port2, count, inFlight, size: 64 }, transferList: [port2] });
-  const client = startWorker(entry, { workerData: { role: 'client', port: port1, count, inFlight, size: 64 }, transferList: [port1] });
-  const [result] = (await once(client, 'message')) as [{ perSecond: number }];
-  await Promise.all([client.terminate(), server.terminate()]);
-  return result.perSecond;
-}
 
 const host = await Host.boot({ memoryBytes: 512 * MiB });
 const program = new URL('./guests/echo-bench-guest.ts', import.meta.url);
@@ -37,7 +25,7 @@ try {
     const inFlight = step.endsWith('32') ? 32 : 1;
     const count = COUNTS[inFlight];
     if (step.startsWith('p')) {
-      console.log(`${step.padEnd(4)} ${Math.round(await portEcho(count, inFlight))}/s`);
+      console.log(`${step.padEnd(4)} ${Math.round((await portEcho(count, inFlight, 64)).perSecond)}/s`);
       continue;
     }
     const vm = await host.createVm({ name: `seq-${index++}`, memoryBytes: 16 * MiB, program, args: { count, inFlight, size: 64 }, devices: [{ kind: 'echo' }] });

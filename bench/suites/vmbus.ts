@@ -5,30 +5,13 @@
  * packet; in the same run, the same echo between two threads over a `MessagePort`. Medians of the
  * runs' percentiles and rates.
  */
-import { once } from 'node:events';
-import { MessageChannel } from 'node:worker_threads';
 import { Host, MiB } from '@viridian/root-partition';
-import { startWorker } from '@viridian/worker-bootstrap';
+import { portEcho } from '../lib/port-echo.ts';
 import { median, percentile, repeat } from '../lib/stats.ts';
 import { row, type BenchRow, type BenchSuite } from '../lib/suite.ts';
 
 const BASELINE = 'MessagePort echo between two threads';
 const SIZE = 64;
-
-interface EchoRun {
-  readonly perSecond: number;
-  readonly latenciesUs: number[];
-}
-
-async function portEcho(count: number, inFlight: number): Promise<EchoRun> {
-  const { port1, port2 } = new MessageChannel();
-  const entry = new URL('../workers/port-echo-worker.ts', import.meta.url);
-  const server = startWorker(entry, { workerData: { role: 'server', port: port2, count, inFlight, size: SIZE }, transferList: [port2] });
-  const client = startWorker(entry, { workerData: { role: 'client', port: port1, count, inFlight, size: SIZE }, transferList: [port1] });
-  const [result] = (await once(client, 'message')) as [EchoRun];
-  await Promise.all([client.terminate(), server.terminate()]);
-  return result;
-}
 
 const suite: BenchSuite = {
   name: 'vmbus',
@@ -56,7 +39,7 @@ const suite: BenchSuite = {
         });
         const theirs = await repeat(repetitions, (i) => {
           progress(`MessagePort echo, ${inFlight} in flight, run ${i + 1}/${repetitions}`);
-          return portEcho(counts[inFlight], inFlight);
+          return portEcho(counts[inFlight], inFlight, SIZE);
         });
         const label = `${SIZE} B echo, ${inFlight} in flight`;
         if (inFlight === 1) {

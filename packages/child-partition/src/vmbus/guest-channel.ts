@@ -29,6 +29,7 @@ import {
 } from '@viridian/vmbus';
 import { GuestChannelClosedError } from '../errors.ts';
 import { SubChannelList } from './guest-subchannels.ts';
+import { PendingRequests } from './pending-requests.ts';
 
 /** A packet the host sent that no request waits for (copied out of the ring). */
 export interface UnsolicitedPacket {
@@ -46,8 +47,7 @@ export class GuestChannel {
   /** Packets from the host that are not completions of this guest's requests. */
   readonly unsolicited$ = new Subject<UnsolicitedPacket>();
   private readonly interrupt = new LocalInterrupt();
-  private readonly pending = new Map<number, { resolve: (payload: Uint8Array) => void; reject: (error: Error) => void }>();
-  private nextTransactionId = 1;
+  private readonly pending = new PendingRequests();
   /** Sends waiting for ring space, in call order. */
   private readonly queued: {
     payload: Uint8Array;
@@ -93,9 +93,10 @@ export class GuestChannel {
    * @throws {GuestChannelClosedError} when the channel closes first
    */
   request(payload: Uint8Array): Promise<Uint8Array> {
-    const transactionId = this.nextTransactionId++;
-    if (this.nextTransactionId > Number.MAX_SAFE_INTEGER) this.nextTransactionId = 1;
-    const done = new Promise<Uint8Array>((resolve, reject) => this.pending.set(transactionId, { resolve, reject }));
+    let transactionId = 0;
+    const done = new Promise<Uint8Array>((resolve, reject) => {
+      transactionId = this.pending.add({ resolve, reject });
+    });
     // Fast path (nobody queued, the packet fits): written now, no promise besides the completion's.
     try {
       if (!this.closed && this.queued.length === 0 && this.endpoint.outgoing.writeInband(payload, transactionId, true).ok) {
@@ -103,7 +104,7 @@ export class GuestChannel {
         return done;
       }
     } catch (error) {
-      this.pending.delete(transactionId);
+      this.pending.take(transactionId);
       return Promise.reject(error as Error);
     }
     return this.sendThenAwait(payload, transactionId, done);
@@ -115,7 +116,7 @@ export class GuestChannel {
       await this.send(payload, transactionId, true);
     } catch (error) {
       // Never sent: no completion will come, and nobody awaits `done` (no unhandled rejection later).
-      this.pending.delete(transactionId);
+      this.pending.take(transactionId);
       throw error;
     }
     return done;
@@ -129,13 +130,14 @@ export class GuestChannel {
    * @throws {InvalidArgumentError} (from the ring) when a range is inconsistent
    */
   async requestGpaDirect(ranges: readonly OutgoingGpaRange[], payload: Uint8Array): Promise<Uint8Array> {
-    const transactionId = this.nextTransactionId++;
-    if (this.nextTransactionId > Number.MAX_SAFE_INTEGER) this.nextTransactionId = 1;
-    const done = new Promise<Uint8Array>((resolve, reject) => this.pending.set(transactionId, { resolve, reject }));
+    let transactionId = 0;
+    const done = new Promise<Uint8Array>((resolve, reject) => {
+      transactionId = this.pending.add({ resolve, reject });
+    });
     try {
       await this.sendGpaDirect(ranges, payload, transactionId);
     } catch (error) {
-      this.pending.delete(transactionId);
+      this.pending.take(transactionId);
       throw error;
     }
     return done;
@@ -233,8 +235,7 @@ export class GuestChannel {
     this.interrupt.ring();
     for (const waiter of this.queued.splice(0)) waiter.reject(new GuestChannelClosedError(this.id));
     await this.loop;
-    for (const waiter of this.pending.values()) waiter.reject(new GuestChannelClosedError(this.id));
-    this.pending.clear();
+    for (const waiter of this.pending.takeAll()) waiter.reject(new GuestChannelClosedError(this.id));
     this.unsolicited$.complete();
     this.subChannels.end();
   }
@@ -243,9 +244,8 @@ export class GuestChannel {
     const onPacket = (packet: IncomingPacket): void => {
       if (packet.kind === 'completion') {
         const id = packet.transactionIdNumber;
-        const waiter = id === undefined ? undefined : this.pending.get(id);
+        const waiter = id === undefined ? undefined : this.pending.take(id);
         if (waiter) {
-          this.pending.delete(id!);
           waiter.resolve(packet.bytes.slice(packet.payloadOffset, packet.payloadOffset + packet.payloadLength));
           return;
         }
@@ -259,8 +259,7 @@ export class GuestChannel {
     } catch (error) {
       // The host corrupted the ring: fail what waits on it; the driver sees the closed channel.
       this.closed = true;
-      for (const waiter of this.pending.values()) waiter.reject(error as Error);
-      this.pending.clear();
+      for (const waiter of this.pending.takeAll()) waiter.reject(error as Error);
       this.unsolicited$.error(error);
     }
   }

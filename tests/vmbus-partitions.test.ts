@@ -59,5 +59,11 @@ describe('VMBus between partitions', () => {
   it('refuses bad VM specs with a stable code', async () => {
     await expect(host.createVm({ name: 'tiny', memoryBytes: 4096, program: echoGuest })).rejects.toMatchObject({ code: 'VIRIDIAN_VM_BAD_SPEC' });
     await expect(host.createVm({ name: 'odd', memoryBytes: 8 * MiB, program: echoGuest, devices: [{ kind: 'floppy' } as never] })).rejects.toBeInstanceOf(ManagementRequestError);
+    // Arguments that cannot fit the EntryArguments register: a clear refusal, not a hypercall status.
+    await expect(host.createVm({ name: 'big-args', memoryBytes: 8 * MiB, program: echoGuest, args: { blob: 'x'.repeat(4000) } })).rejects.toMatchObject({
+      code: 'VIRIDIAN_VM_BAD_SPEC',
+      message: expect.stringContaining('EntryArguments register') as unknown,
+    });
+    await expect(host.createVm({ name: 'big-args', memoryBytes: 8 * MiB, program: echoGuest, args: { n: 1n } })).rejects.toMatchObject({ code: 'VIRIDIAN_VM_BAD_SPEC' });
   });
 });

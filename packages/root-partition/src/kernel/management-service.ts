@@ -11,7 +11,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { ChannelId } from '@viridian/vmbus';
-import { createChildPartition, type ChildPartition, type VpContext } from '@viridian/hypervisor';
+import { createChildPartition, MAX_STRING_REGISTER_BYTES, type ChildPartition, type VpContext } from '@viridian/hypervisor';
 import { StorvscProtocol, parseGuid, type Guid } from '@viridian/vmbus';
 import { echoDevice, type EchoDevice } from '../devices/echo/index.ts';
 import { ScsiController, storvspDevice, type StorvspDevice } from '../devices/storvsp/index.ts';
@@ -139,6 +139,7 @@ export class ManagementService {
     if (spec.kernel !== undefined && (typeof spec.kernel !== 'string' || !spec.kernel.startsWith('file:'))) throw new ManagementError('VIRIDIAN_VM_BAD_SPEC', 'kernel must be a file URL');
     const specs = checkDeviceSpecs(spec.devices);
     const drivers = checkDriverUrls(spec.drivers);
+    checkEntryArguments(entryArguments(spec, drivers));
     this.creating.add(spec.name);
     try {
       // Every device is built before the partition exists: a refused module leaves nothing behind.
@@ -197,7 +198,7 @@ export class ManagementService {
     const partition = createChildPartition(this.vp.hypercalls, {
       memoryBytes: spec.memoryBytes,
       entry: spec.kernel ?? this.guestKernel,
-      args: { program: spec.program, args: spec.args ?? null, drivers },
+      args: entryArguments(spec, drivers),
       suspended: true,
       extraPages: 64,
     });
@@ -307,4 +308,31 @@ async function closeDisks(disks: readonly VirtualDisk[]): Promise<void> {
 function refusal(request: ManagementRequest, error: unknown): ManagementReply {
   const e = error as Error & { code?: string };
   return { id: request.id, ok: false, error: { code: e.code ?? 'VIRIDIAN_MANAGEMENT_FAILED', message: e.message } };
+}
+
+/** The guest kernel's boot arguments: the program, its arguments and the driver URLs. */
+function entryArguments(spec: VmSpec, drivers: readonly string[]): { program: string; args: unknown; drivers: readonly string[] } {
+  return { program: spec.program, args: spec.args ?? null, drivers };
+}
+
+/**
+ * The boot arguments travel in the VP's EntryArguments register, a string of at most
+ * MAX_STRING_REGISTER_BYTES bytes of JSON: refuse what cannot be written there with a message
+ * that says so (the hypercall would only answer INVALID_PARAMETER).
+ * @throws {ManagementError} `VIRIDIAN_VM_BAD_SPEC`
+ */
+function checkEntryArguments(entry: ReturnType<typeof entryArguments>): void {
+  let json: string;
+  try {
+    json = JSON.stringify(entry);
+  } catch (error) {
+    throw new ManagementError('VIRIDIAN_VM_BAD_SPEC', `program args are not JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const bytes = Buffer.byteLength(json, 'utf8');
+  if (bytes > MAX_STRING_REGISTER_BYTES) {
+    throw new ManagementError(
+      'VIRIDIAN_VM_BAD_SPEC',
+      `program args take ${bytes} bytes of JSON with the program and driver URLs; at most ${MAX_STRING_REGISTER_BYTES} fit the EntryArguments register (pass large inputs in a file or a device)`,
+    );
+  }
 }

@@ -1,6 +1,7 @@
 /**
  * `npx tsx bench/echo-sequence.ts [steps]`: runs the `vmbus` benchmark's echo in one host as a
- * sequence of steps, to see how throughput depends on what ran before (README, `vmbus`). Steps,
+ * sequence of steps, to see whether throughput depends on what ran before (it did, through the
+ * garbage collector, until requests in flight left their `Map`: README, `vmbus`). Steps,
  * comma-separated: `v1`/`v32` one VM echoing with 1 or 32 requests in flight (after the same 0.5 s
  * warm-up as the benchmark), `p1`/`p32` the MessagePort echo, `s` six seconds idle. Prints each
  * step's rate and, for VMs, the guest's sleeps and signals and the host channel's.

@@ -20,8 +20,8 @@ export default async function echoBenchGuest(guest: GuestApi, args: EchoBenchArg
   if (!device) throw new Error('no echo device');
   const payload = new Uint8Array(args.size).fill(7);
   // Warm-up, the same on the MessagePort side (port-echo-worker.ts): the measured pattern for
-  // WARMUP_MS and at least MIN_WARMUP requests, so both sides are timed in steady state (on this
-  // VM a thread that sat idle for seconds runs at half speed for a while).
+  // WARMUP_MS and at least MIN_WARMUP requests, so both sides are timed in steady state (JIT tiers
+  // and heap sizes settled).
   const counters = device.channel.endpoint.counters;
   const signalsBefore = counters.signalsSent; // counted over warm-up too, as the host's are
   let warmup = 0;

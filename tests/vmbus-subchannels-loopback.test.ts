@@ -33,8 +33,8 @@ interface Bed {
   readonly guest: VmbusGuest;
   readonly device: ReturnType<typeof mqDevice>;
   readonly primary: ChannelId;
-  /** Sub-channel interrupt paths the transport made and removed (wired mode). */
-  readonly wired: { readonly connected: number[]; readonly disconnected: number[] };
+  /** Sub-channel interrupt paths the transport made, and channel paths it released (wired mode). */
+  readonly wired: { readonly connected: number[]; readonly released: readonly { channel: number; connectionId: number }[] };
   /** Host → guest messages, decoded type numbers, in order. */
   readonly toGuest: number[];
   readonly pages: GuestPageAllocator;
@@ -120,7 +120,7 @@ describe.each([
     expect(b.toGuest.slice(before).filter((t) => t === T.rescindChannelOffer)).toHaveLength(3);
     await expect.poll(() => b.host.server.channels.size).toBe(1);
     expect(b.guest.subChannels.counters.released).toBe(3);
-    expect(b.wired.disconnected.sort()).toEqual(wired ? [...subs].sort() : []);
+    expect(b.wired.released.map((r) => r.channel).sort()).toEqual(wired ? [...subs].sort() : []);
     expect(client.channel.subChannels.open).toEqual([]);
     await expect(client.channel.request(new Uint8Array(8))).rejects.toBeInstanceOf(GuestChannelClosedError);
     // The primary opens again and gets new sub-channels.
@@ -159,6 +159,8 @@ describe.each([
     expect(b.device.metrics.closed).toBe(3);
     // Only the primary was ever a device change.
     expect(changes).toEqual([{ kind: 'rescinded', channel: b.primary }]);
+    // Released, the primary's own interrupt path goes too, not only at the child's end.
+    if (wired) expect(b.wired.released).toContainEqual({ channel: b.primary, connectionId: CHANNEL_CONNECTION_BASE + b.primary });
   });
 });
 

@@ -19,7 +19,7 @@ export interface LoopbackOptions {
   readonly hostMaxVersion?: VmbusVersion;
   readonly guestMaxVersion?: VmbusVersion;
   readonly vpCount?: number;
-  /** Give each sub-channel its own connection (`connectSubChannel`), recorded in `subChannelPaths`. */
+  /** Give each sub-channel its own connection (`connectSubChannel`) and release paths (`releaseChannel`), recorded in `subChannelPaths`. */
   readonly subChannelPaths?: boolean;
 }
 
@@ -35,7 +35,7 @@ export interface Loopback {
   /** The message types the host posted, in order. */
   readonly hostMessageTypes: number[];
   /** Sub-channel interrupt paths the host transport made and removed (with `subChannelPaths`). */
-  readonly subChannelPaths: { readonly connected: ChannelId[]; readonly disconnected: ChannelId[] };
+  readonly subChannelPaths: { readonly connected: ChannelId[]; readonly released: { channel: ChannelId; connectionId: number }[] };
 }
 
 export function vmbusLoopback(options: LoopbackOptions = {}): Loopback {
@@ -43,7 +43,7 @@ export function vmbusLoopback(options: LoopbackOptions = {}): Loopback {
   const pages = new GuestPageAllocator(memory.byteLength / 4096, 16);
   const guestMessages: Uint8Array[] = [];
   const hostMessageTypes: number[] = [];
-  const subChannelPaths = { connected: [] as ChannelId[], disconnected: [] as ChannelId[] };
+  const subChannelPaths = { connected: [] as ChannelId[], released: [] as { channel: ChannelId; connectionId: number }[] };
   /** Connection id → channel, as the hypervisor's connections route a guest's signal. */
   const routes = new Map<number, ChannelId>();
   const transport: HostTransport = {
@@ -60,8 +60,8 @@ export function vmbusLoopback(options: LoopbackOptions = {}): Loopback {
             subChannelPaths.connected.push(channel);
             routes.set(connectionId, channel);
           },
-          disconnectSubChannel: (channel: ChannelId, connectionId: number) => {
-            subChannelPaths.disconnected.push(channel);
+          releaseChannel: (channel: ChannelId, connectionId: number) => {
+            subChannelPaths.released.push({ channel, connectionId });
             routes.delete(connectionId);
           },
         }

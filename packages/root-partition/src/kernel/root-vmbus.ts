@@ -48,12 +48,13 @@ export class RootVmbus {
     const ids = { rootMessagePort: MESSAGE_PORT_BASE + index, toChildMessages: ROOT_CONNECTION_BASE + 2 * index, toChildEvents: ROOT_CONNECTION_BASE + 2 * index + 1 };
     const link = SynicVmbusLink.create(this.vp.hypercalls, this.vp.partitionId, childId, ids);
     const flags = new Map<ChannelId, number>();
-    // Sub-channels get their own guest → host interrupt path, as primaries do (`addDevice`).
+    // Sub-channels get their own guest → host interrupt path, as primaries do (`addDevice`); a
+    // channel's path is freed when its id is released after a hot remove, or with the child.
     const transport: HostTransport = {
       postMessage: (bytes, targetVp) => link.postMessage(bytes, targetVp),
       signalChannel: (channel, targetVp) => link.signalChannel(channel, targetVp),
       connectSubChannel: (channel, connectionId) => this.connectPath(child, channel, connectionId),
-      disconnectSubChannel: (channel, connectionId) => this.releasePath(child, channel, connectionId),
+      releaseChannel: (channel, connectionId) => this.releasePath(child, channel, connectionId),
     };
     const host = new VmbusHost({ transport, guestMemory, vpCount, logger: this.logger.child({ partition: String(childId) }) });
     const child: ChildVmbus = { childId, link, host, flags };

@@ -21,6 +21,11 @@ export interface HostTransport {
    * @throws when the path cannot be made (the sub-channel is then withdrawn)
    */
   connectSubChannel?(channel: ChannelId, connectionId: number): void;
-  /** Removes what `connectSubChannel` made, once the sub-channel's id is released. */
-  disconnectSubChannel?(channel: ChannelId, connectionId: number): void;
+  /**
+   * Optional: `channel`'s id was released (the guest's RELID_RELEASED after a rescind): remove its
+   * guest → host interrupt path on `connectionId`, the one `connectSubChannel` made for a
+   * sub-channel or the one made for a primary channel when its device was added. Not called for a
+   * sub-channel that shares its primary's connection.
+   */
+  releaseChannel?(channel: ChannelId, connectionId: number): void;
 }

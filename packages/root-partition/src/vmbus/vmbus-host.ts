@@ -226,12 +226,12 @@ export class VmbusHost {
         break;
       }
       case 'channelReleased': {
-        const sub = this.devices.get(event.channel)?.sub;
+        const slot = this.devices.get(event.channel);
+        if (slot === undefined) break;
         this.devices.delete(event.channel);
-        if (sub !== undefined) {
-          sub.group.removed(event.channel);
-          if (!sub.shared) this.options.transport.disconnectSubChannel?.(event.channel, sub.connectionId);
-        }
+        const sub = slot.sub;
+        sub?.group.removed(event.channel);
+        if (sub?.shared !== true) this.options.transport.releaseChannel?.(event.channel, sub?.connectionId ?? CHANNEL_CONNECTION_BASE + event.channel);
         break;
       }
       case 'disconnected':

@@ -21,14 +21,18 @@ const { control, submissions, completions, ints, numbers } = ioRingViews(ring);
 const buffers = new Map<number, Uint8Array>();
 const poll = new HaltPoll(pollMicros);
 
+/** Applies one pending registration or removal; false when none is pending. */
+function receiveOne(): boolean {
+  const received = receiveMessageOnPort(port) as { message: IoBufferMessage } | undefined;
+  if (received === undefined) return false;
+  const { id, buffer } = received.message;
+  if (buffer === undefined) buffers.delete(id);
+  else buffers.set(id, new Uint8Array(buffer));
+  return true;
+}
+
 function bufferOf(id: number): Uint8Array | undefined {
-  for (let view = buffers.get(id); view === undefined; view = buffers.get(id)) {
-    const received = receiveMessageOnPort(port) as { message: IoBufferMessage } | undefined;
-    if (received === undefined) return undefined;
-    const { id: otherId, buffer } = received.message;
-    if (buffer === undefined) buffers.delete(otherId);
-    else buffers.set(otherId, new Uint8Array(buffer));
-  }
+  for (let view = buffers.get(id); view === undefined; view = buffers.get(id)) if (!receiveOne()) return undefined;
   return buffers.get(id);
 }
 
@@ -71,6 +75,7 @@ while (Atomics.load(control, IoControl.STOP) === 0) {
     if (head !== taken) {
       poll.hit();
     } else {
+      while (receiveOne()); // drop buffers the client forgot (a child's memory), so they can be freed
       const slept = performance.now();
       Atomics.store(control, IoControl.THREAD_SLEEPING, 1);
       if (Atomics.load(control, IoControl.SQ_HEAD) === taken && Atomics.load(control, IoControl.STOP) === 0) Atomics.wait(control, IoControl.SQ_HEAD, taken);

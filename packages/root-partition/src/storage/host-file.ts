@@ -15,7 +15,7 @@
 import { read, write } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { DiskClosedError, DiskExistsError, toDiskError } from './errors.ts';
-import { IO_THREAD_MAX_BYTES, IoThread } from './io-thread/io-thread.ts';
+import { IoThread } from './io-thread/io-thread.ts';
 
 /** How to open a host file. */
 export type HostFileMode = 'read' | 'read-write' | 'create' | 'create-overwrite';
@@ -72,7 +72,8 @@ export class HostFile {
     if (this.closed) return Promise.reject(new DiskClosedError(this.path));
     const length = target.byteLength;
     if (length === 0) return Promise.resolve();
-    if (length <= IO_THREAD_MAX_BYTES) {
+    if (IoThread.takes(target)) {
+      // Started on the first such transfer only: threads that never move guest memory get none.
       const onThread = IoThread.forThisThread()?.submit('read', this.fd, target, position);
       if (onThread !== undefined) return this.track(onThread, 'read');
     }
@@ -96,7 +97,7 @@ export class HostFile {
     if (this.closed) return Promise.reject(new DiskClosedError(this.path));
     const length = data.byteLength;
     if (length === 0) return Promise.resolve();
-    if (length <= IO_THREAD_MAX_BYTES) {
+    if (IoThread.takes(data)) {
       const onThread = IoThread.forThisThread()?.submit('write', this.fd, data, position);
       if (onThread !== undefined) return this.track(onThread, 'write');
     }

@@ -73,6 +73,11 @@ export class IoThread {
     return IoThread.current ?? undefined;
   }
 
+  /** Whether a transfer of `data` is one for the I/O thread: shared memory, at most IO_THREAD_MAX_BYTES. */
+  static takes(data: Uint8Array): boolean {
+    return data.buffer instanceof SharedArrayBuffer && data.byteLength <= IO_THREAD_MAX_BYTES;
+  }
+
   /** Stops the calling thread's I/O thread, if any (requests in flight complete first). */
   static async shutdown(): Promise<void> {
     const thread = IoThread.current;
@@ -91,8 +96,7 @@ export class IoThread {
    * error. Returns undefined when the request must take the thread pool instead (see module).
    */
   submit(op: 'read' | 'write', fd: number, data: Uint8Array, position: number): Promise<number> | undefined {
-    const buffer = data.buffer;
-    if (this.readyState !== 'ready' || !(buffer instanceof SharedArrayBuffer) || data.byteLength > IO_THREAD_MAX_BYTES) return undefined;
+    if (this.readyState !== 'ready' || !IoThread.takes(data)) return undefined;
     const slot = this.free.pop();
     if (slot === undefined) return undefined;
     const { control, submissions, ints, numbers } = this.views;
@@ -100,7 +104,7 @@ export class IoThread {
     const n = slot * IoSlotNumber.WORDS;
     ints[i + IoSlotInt.op] = op === 'read' ? IoOp.read : IoOp.write;
     ints[i + IoSlotInt.fd] = fd;
-    ints[i + IoSlotInt.bufferId] = this.bufferId(buffer);
+    ints[i + IoSlotInt.bufferId] = this.bufferId(data.buffer as SharedArrayBuffer);
     numbers[n + IoSlotNumber.position] = position;
     numbers[n + IoSlotNumber.length] = data.byteLength;
     numbers[n + IoSlotNumber.bufferOffset] = data.byteOffset;
